@@ -1,0 +1,51 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'src/gen/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+      globals: globals.node,
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // Dependencies point one way (STYLE.md §2): the SDK and the codec must not reach into the broker.
+    files: ['src/client/**/*.ts', 'src/codec/**/*.ts', 'src/errors/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/server/**', '**/log/**', '**/metadata/**', '**/cli/**'], message: 'client/, codec/ and errors/ depend only on proto/, codec/ and errors/.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Pure cores: no I/O, no wall clock, no ambient randomness.
+    files: ['src/codec/**/*.ts', 'src/metadata/image/**/*.ts', 'src/metadata/records.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ['node:fs', 'node:net', 'classic-level', '@grpc/grpc-js'], patterns: [{ group: ['**/server/**', '**/log/**', '**/cli/**'], message: 'pure module' }] },
+      ],
+    },
+  },
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: globals.node },
+  },
+);

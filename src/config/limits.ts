@@ -1,0 +1,54 @@
+/**
+ * Every bound in the broker, named once (STYLE.md §1.3). Queues, maps that grow with client
+ * input and loops take their maximum from here; the relations between bounds are asserted when
+ * the module loads, so an edit that breaks one fails at start-up, not under load.
+ */
+import { assert } from '../util/assert.js';
+
+const MiB = 1024 * 1024;
+
+export const limits = {
+  /** Largest record batch the broker accepts or builds (max.message.bytes may be lower). */
+  batchBytesMax: 8 * MiB,
+  /** Records in one batch. */
+  batchRecordsMax: 100_000,
+  /** Records in one structured Produce request. */
+  produceRecordsMax: 100_000,
+  /** Pre-encoded batches in one Produce request. */
+  produceBatchesMax: 1_000,
+  /** Bytes of one gRPC message, in either direction. */
+  grpcMessageBytesMax: 64 * MiB,
+  /** Partitions in one Fetch or ListOffsets request. */
+  fetchPartitionsMax: 1_000,
+  /** Default and largest per-partition fetch size. */
+  fetchPartitionBytesDefault: 1 * MiB,
+  fetchPartitionBytesMax: 32 * MiB,
+  /** Default and largest whole-response fetch size. */
+  fetchResponseBytesDefault: 50 * MiB,
+  fetchResponseBytesMax: 56 * MiB,
+  /** Longest long-poll a client may ask for. */
+  fetchWaitMsMax: 60_000,
+  /** Longest produce acks timeout a client may ask for. */
+  produceTimeoutMsMax: 300_000,
+  produceTimeoutMsDefault: 30_000,
+  /** Appends waiting for one group commit; more get backpressure (the caller waits). */
+  inflightAppendsMax: 10_000,
+  /** Bytes waiting for one group commit. */
+  groupCommitBytesMax: 64 * MiB,
+  /** Topics in one admin request, and partitions per topic. */
+  adminTopicsMax: 1_000,
+  partitionsPerTopicMax: 10_000,
+  /** Header entries in one record, and bytes of a topic name. */
+  recordHeadersMax: 1_000,
+  topicNameLengthMax: 249,
+  /** Requests in flight on one ProduceStream. */
+  produceStreamInflightMax: 1_024,
+  /** Open Subscribe streams per node. */
+  subscriptionsMax: 10_000,
+} as const;
+
+assert(limits.fetchResponseBytesMax >= limits.fetchPartitionBytesMax, 'response >= partition');
+assert(limits.fetchPartitionBytesMax >= limits.batchBytesMax, 'a fetch must fit the largest batch');
+assert(limits.grpcMessageBytesMax > limits.fetchResponseBytesMax, 'gRPC must fit a full fetch');
+assert(limits.groupCommitBytesMax >= limits.batchBytesMax, 'one commit must fit one batch');
+assert(limits.batchRecordsMax <= limits.produceRecordsMax, 'a request can fill a batch');

@@ -1,0 +1,168 @@
+/**
+ * The one table of Kafka error codes Brook returns (STYLE.md §4). Everything else derives from
+ * it: the proto enum carries the same names and numbers, BrokerError reads `retriable` here, and
+ * server/error-status.ts maps a whole-call failure to the gRPC status named here.
+ */
+
+/** gRPC status codes (google.rpc.Code), named here so errors/ does not depend on grpc-js. */
+export const GrpcStatus = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  OUT_OF_RANGE: 11,
+  UNIMPLEMENTED: 12,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+export type GrpcStatus = (typeof GrpcStatus)[keyof typeof GrpcStatus];
+
+interface ErrorInfo {
+  readonly code: number;
+  readonly retriable: boolean;
+  /** Status of a gRPC call that fails as a whole with this error. */
+  readonly status: GrpcStatus;
+  readonly message: string;
+}
+
+const S = GrpcStatus;
+
+/** Keyed by the Kafka name, which is also the proto enum name. */
+export const ERRORS = {
+  NONE: { code: 0, retriable: false, status: S.OK, message: 'success' },
+  UNKNOWN_SERVER_ERROR: {
+    code: -1,
+    retriable: false,
+    status: S.INTERNAL,
+    message: 'the server hit an unexpected error; see its log',
+  },
+  OFFSET_OUT_OF_RANGE: {
+    code: 1,
+    retriable: false,
+    status: S.OUT_OF_RANGE,
+    message: 'the offset is outside the range the partition holds',
+  },
+  CORRUPT_MESSAGE: {
+    code: 2,
+    retriable: true,
+    status: S.INVALID_ARGUMENT,
+    message: 'the record batch failed its CRC or structure check',
+  },
+  UNKNOWN_TOPIC_OR_PARTITION: {
+    code: 3,
+    retriable: true,
+    status: S.NOT_FOUND,
+    message: 'this server does not host this topic-partition',
+  },
+  LEADER_NOT_AVAILABLE: {
+    code: 5,
+    retriable: true,
+    status: S.UNAVAILABLE,
+    message: 'there is no leader for this partition right now',
+  },
+  NOT_LEADER_OR_FOLLOWER: {
+    code: 6,
+    retriable: true,
+    status: S.UNAVAILABLE,
+    message: 'this server is not the leader for the partition',
+  },
+  REQUEST_TIMED_OUT: {
+    code: 7,
+    retriable: true,
+    status: S.DEADLINE_EXCEEDED,
+    message: 'the request timed out',
+  },
+  RECORD_TOO_LARGE: {
+    code: 10,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the record batch is larger than max.message.bytes',
+  },
+  INVALID_TOPIC_EXCEPTION: {
+    code: 17,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the topic name is not valid',
+  },
+  NOT_ENOUGH_REPLICAS: {
+    code: 19,
+    retriable: true,
+    status: S.UNAVAILABLE,
+    message: 'fewer in-sync replicas than min.insync.replicas',
+  },
+  INVALID_TIMESTAMP: {
+    code: 32,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the timestamp is out of the acceptable range',
+  },
+  TOPIC_ALREADY_EXISTS: {
+    code: 36,
+    retriable: false,
+    status: S.ALREADY_EXISTS,
+    message: 'the topic already exists',
+  },
+  INVALID_PARTITIONS: {
+    code: 37,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the partition count is not valid',
+  },
+  INVALID_REPLICATION_FACTOR: {
+    code: 38,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the replication factor is not valid',
+  },
+  INVALID_CONFIG: {
+    code: 40,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the configuration is not valid',
+  },
+  INVALID_REQUEST: {
+    code: 42,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the request is malformed',
+  },
+  KAFKA_STORAGE_ERROR: {
+    code: 56,
+    retriable: true,
+    status: S.UNAVAILABLE,
+    message: 'the broker could not read or write its storage',
+  },
+  UNSUPPORTED_COMPRESSION_TYPE: {
+    code: 76,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the compression codec is not supported',
+  },
+  INVALID_RECORD: {
+    code: 87,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'a record in the batch is not valid',
+  },
+} as const satisfies Record<string, ErrorInfo>;
+
+/** A Kafka error name, as in the proto enum `brook.v1.ErrorCode`. */
+export type ErrorCode = keyof typeof ERRORS;
+
+/** All names, for exhaustive checks and for decoding. */
+export const ERROR_CODES = Object.keys(ERRORS) as readonly ErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERRORS, value);
+}
+
+export function errorInfo(code: ErrorCode): ErrorInfo {
+  return ERRORS[code];
+}

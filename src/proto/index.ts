@@ -1,0 +1,58 @@
+/**
+ * The gRPC contract, loaded from `proto/` at run time. Server and SDK both use these loaders, so
+ * they agree on the decoding options: int64 as JS numbers (offsets stay below 2^53, asserted at
+ * the edges), enums as their names, defaults filled in, and proto3 `optional` presence kept.
+ *
+ * Message types are generated from the same files into `src/gen/` by `npm run gen` (run by
+ * `npm ci` through the build), and re-exported here so other modules import only this file.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as BrokerProto } from '../gen/broker.js';
+import type { ProtoGrpcType as AdminProto } from '../gen/admin.js';
+
+/** Directory holding `brook/v1/*.proto`, found from this file in `src/` or `dist/src/`. */
+export const PROTO_DIR = findProtoDir();
+
+/** Files of the public API, relative to PROTO_DIR. */
+export const PUBLIC_PROTO_FILES = ['brook/v1/broker.proto', 'brook/v1/admin.proto'] as const;
+
+export const LOADER_OPTIONS: protoLoader.Options = {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_DIR],
+};
+
+let cached: protoLoader.PackageDefinition | null = null;
+
+/** The package definition of the public API (loaded once per process). */
+export function publicPackageDefinition(): protoLoader.PackageDefinition {
+  cached ??= protoLoader.loadSync([...PUBLIC_PROTO_FILES], LOADER_OPTIONS);
+  return cached;
+}
+
+/** The typed gRPC package `brook.v1`: service constructors and their definitions. */
+export function brookV1(): BrokerProto['brook']['v1'] & AdminProto['brook']['v1'] {
+  const loaded = grpc.loadPackageDefinition(publicPackageDefinition()) as unknown as BrokerProto &
+    AdminProto;
+  return loaded.brook.v1;
+}
+
+function findProtoDir(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // src/proto -> ../../proto ; dist/src/proto -> ../../../proto
+  for (const up of ['../..', '../../..']) {
+    const candidate = path.resolve(here, up, 'proto');
+    if (existsSync(path.join(candidate, 'brook', 'v1', 'broker.proto'))) {
+      return candidate;
+    }
+  }
+  throw new Error(`cannot find the proto/ directory from ${here}`);
+}
+export type * from './types.js';
