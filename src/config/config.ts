@@ -1,0 +1,192 @@
+/**
+ * Loads the broker's configuration from, lowest to highest precedence: built-in defaults, an
+ * optional config file (`.json` object or Java-style `.properties`), `BROOK_*` environment
+ * variables, and command-line flags. Unknown keys and bad values are errors that name the key
+ * and where it came from, so a typo never silently falls back to a default.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BROKER_CONFIGS, brokerDefinition, envName, type ConfigDefinition } from './definitions.js';
+import { parseAddress, parseConfigValue } from './parse.js';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+export type TimestampTypeName = 'CreateTime' | 'LogAppendTime';
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+/** The broker's effective configuration. Immutable after start. */
+export interface BrokerConfig {
+  readonly nodeId: number;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly advertisedAddress: string;
+  readonly dataDir: string;
+  readonly clusterId: string | null;
+  readonly rack: string;
+  readonly logLevel: LogLevel;
+  readonly fsync: FsyncPolicy;
+  readonly fsyncIntervalMs: number;
+  readonly autoCreateTopics: boolean;
+  readonly numPartitions: number;
+  readonly defaultReplicationFactor: number;
+  readonly retentionMs: number;
+  readonly retentionBytes: number;
+  readonly retentionCheckIntervalMs: number;
+  readonly messageMaxBytes: number;
+  readonly messageTimestampType: TimestampTypeName;
+  readonly minInsyncReplicas: number;
+  readonly shutdownTimeoutMs: number;
+  /** Every key with its effective text value and where it came from (for DescribeConfigs). */
+  readonly entries: ReadonlyMap<string, { value: string; source: ConfigSourceName }>;
+}
+
+export type ConfigSourceName = 'default' | 'file' | 'env' | 'flag';
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface ConfigInputs {
+  /** Config keys given as flags (already mapped from `--kebab-case` to `dotted.name`). */
+  readonly flags: Readonly<Record<string, string>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Path of a config file, or null. */
+  readonly file: string | null;
+}
+
+export function loadBrokerConfig(inputs: ConfigInputs): BrokerConfig {
+  const raw = new Map<string, { value: string; source: ConfigSourceName }>();
+  for (const definition of BROKER_CONFIGS) {
+    if (definition.defaultValue !== null) {
+      raw.set(definition.name, { value: definition.defaultValue, source: 'default' });
+    }
+  }
+  if (inputs.file !== null) {
+    for (const [name, value] of Object.entries(readConfigFile(inputs.file))) {
+      setChecked(raw, name, value, 'file', `config file ${inputs.file}`);
+    }
+  }
+  for (const definition of BROKER_CONFIGS) {
+    const value = inputs.env[envName(definition.name)];
+    if (value !== undefined && value !== '') {
+      setChecked(raw, definition.name, value, 'env', `environment ${envName(definition.name)}`);
+    }
+  }
+  for (const [name, value] of Object.entries(inputs.flags)) {
+    setChecked(raw, name, value, 'flag', `flag --${name.replaceAll('.', '-')}`);
+  }
+  return toBrokerConfig(raw);
+}
+
+function setChecked(
+  raw: Map<string, { value: string; source: ConfigSourceName }>,
+  name: string,
+  value: string,
+  source: ConfigSourceName,
+  where: string,
+): void {
+  const definition = brokerDefinition(name);
+  if (definition === undefined) {
+    throw new ConfigError(`unknown config "${name}" in ${where}; see \`brook server --help\``);
+  }
+  const parsed = parseConfigValue(definition, value);
+  if (!parsed.ok) throw new ConfigError(`${parsed.error} (from ${where})`);
+  raw.set(name, { value, source });
+}
+
+function readConfigFile(file: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
+  }
+  if (path.extname(file) === '.json') return parseJsonConfig(file, text);
+  return parseProperties(file, text);
+}
+
+function parseJsonConfig(file: string, text: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError(`config file ${file} must hold a JSON object of "key": value`);
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value === 'object' && value !== null) {
+      throw new ConfigError(`config file ${file}: "${key}" must be a string, number or boolean`);
+    }
+    out[key] = String(value);
+  }
+  return out;
+}
+
+/** `key=value` lines; `#` and `!` start comments, as in Kafka's server.properties. */
+export function parseProperties(file: string, text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] ?? '').trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    const equals = line.indexOf('=');
+    if (equals <= 0) {
+      throw new ConfigError(`config file ${file} line ${i + 1}: expected key=value, got "${line}"`);
+    }
+    out[line.slice(0, equals).trim()] = line.slice(equals + 1).trim();
+  }
+  return out;
+}
+
+function toBrokerConfig(
+  raw: Map<string, { value: string; source: ConfigSourceName }>,
+): BrokerConfig {
+  const text = (name: string): string | null => raw.get(name)?.value ?? null;
+  const value = (name: string): string | number | boolean => {
+    const definition = brokerDefinition(name) as ConfigDefinition;
+    const parsed = parseConfigValue(definition, text(name) ?? '');
+    if (!parsed.ok) throw new ConfigError(parsed.error);
+    return parsed.value;
+  };
+  const listenText = value('listen') as string;
+  const listen = parseAddress(listenText);
+  if (listen === null) throw new ConfigError(`listen must be host:port, not "${listenText}"`);
+  const advertised = text('advertised.address') ?? defaultAdvertised(listen);
+  if (parseAddress(advertised) === null) {
+    throw new ConfigError(`advertised.address must be host:port, not "${advertised}"`);
+  }
+  const entries = new Map(raw);
+  entries.set(
+    'advertised.address',
+    raw.get('advertised.address') ?? { value: advertised, source: 'default' },
+  );
+  return {
+    nodeId: value('node.id') as number,
+    listen,
+    advertisedAddress: advertised,
+    dataDir: path.resolve(value('data.dir') as string),
+    clusterId: text('cluster.id'),
+    rack: value('rack') as string,
+    logLevel: value('log.level') as LogLevel,
+    fsync: value('log.fsync') as FsyncPolicy,
+    fsyncIntervalMs: value('log.fsync.interval.ms') as number,
+    autoCreateTopics: value('auto.create.topics.enable') as boolean,
+    numPartitions: value('num.partitions') as number,
+    defaultReplicationFactor: value('default.replication.factor') as number,
+    retentionMs: value('log.retention.ms') as number,
+    retentionBytes: value('log.retention.bytes') as number,
+    retentionCheckIntervalMs: value('log.retention.check.interval.ms') as number,
+    messageMaxBytes: value('message.max.bytes') as number,
+    messageTimestampType: value('log.message.timestamp.type') as TimestampTypeName,
+    minInsyncReplicas: value('min.insync.replicas') as number,
+    shutdownTimeoutMs: value('shutdown.timeout.ms') as number,
+    entries,
+  };
+}
+
+/** A wildcard bind address is not something a client can dial: advertise loopback instead. */
+function defaultAdvertised(listen: { host: string; port: number }): string {
+  const wildcard = listen.host === '0.0.0.0' || listen.host === '[::]';
+  return `${wildcard ? '127.0.0.1' : listen.host}:${listen.port}`;
+}

@@ -1,0 +1,212 @@
+/**
+ * Every broker and topic configuration key, with its type, default and one line of
+ * documentation. Flags, environment variables, config files, DescribeConfigs and the README
+ * are all derived from these tables, so a key cannot exist in one place and not another.
+ */
+
+export type ConfigType =
+  | { kind: 'string' }
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'bool' }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'address' };
+
+export interface ConfigDefinition {
+  readonly name: string;
+  readonly type: ConfigType;
+  /** Default as text, parsed like any other value. Null: no default (derived at start). */
+  readonly defaultValue: string | null;
+  readonly doc: string;
+}
+
+const INT32_MAX = 2_147_483_647;
+const LONG_MAX = Number.MAX_SAFE_INTEGER;
+
+const int = (min: number, max: number): ConfigType => ({ kind: 'int', min, max });
+
+/** Broker (node) configuration: static, read at start. */
+export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
+  {
+    name: 'node.id',
+    type: int(0, INT32_MAX),
+    defaultValue: '0',
+    doc: "This node's id, unique in the cluster; fixed in the data dir at first start.",
+  },
+  {
+    name: 'listen',
+    type: { kind: 'address' },
+    defaultValue: '127.0.0.1:7070',
+    doc: 'host:port the gRPC server binds (clients and peers).',
+  },
+  {
+    name: 'advertised.address',
+    type: { kind: 'string' },
+    defaultValue: null,
+    doc: 'host:port clients are told to use for this node; defaults to listen.',
+  },
+  {
+    name: 'data.dir',
+    type: { kind: 'string' },
+    defaultValue: './data',
+    doc: "Directory holding this node's LevelDB store and meta.properties.",
+  },
+  {
+    name: 'cluster.id',
+    type: { kind: 'string' },
+    defaultValue: null,
+    doc: 'Cluster id to format a new data dir with; generated when unset. Checked on every start.',
+  },
+  {
+    name: 'rack',
+    type: { kind: 'string' },
+    defaultValue: '',
+    doc: 'Rack or zone of this node, for replica placement.',
+  },
+  {
+    name: 'log.level',
+    type: { kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
+    defaultValue: 'info',
+    doc: 'Minimum level of the JSON log lines written to stdout.',
+  },
+  {
+    name: 'log.fsync',
+    type: { kind: 'enum', values: ['always', 'interval', 'never'] },
+    defaultValue: 'always',
+    doc: 'always: fsync every group commit before acknowledging (survives power loss); interval: fsync every log.fsync.interval.ms (a power loss can lose that window); never: leave it to the OS (survives a process crash only).',
+  },
+  {
+    name: 'log.fsync.interval.ms',
+    type: int(1, 3_600_000),
+    defaultValue: '1000',
+    doc: 'With log.fsync=interval, how often the write-ahead log is fsynced.',
+  },
+  {
+    name: 'auto.create.topics.enable',
+    type: { kind: 'bool' },
+    defaultValue: 'false',
+    doc: 'Create a missing topic on the first produce to it, with num.partitions partitions.',
+  },
+  {
+    name: 'num.partitions',
+    type: int(1, 10_000),
+    defaultValue: '1',
+    doc: 'Partition count of topics created without one.',
+  },
+  {
+    name: 'default.replication.factor',
+    type: int(1, 32),
+    defaultValue: '1',
+    doc: 'Replication factor of topics created without one.',
+  },
+  {
+    name: 'log.retention.ms',
+    type: int(-1, LONG_MAX),
+    defaultValue: '604800000',
+    doc: 'Default retention.ms of topics: 7 days. -1 keeps records forever.',
+  },
+  {
+    name: 'log.retention.bytes',
+    type: int(-1, LONG_MAX),
+    defaultValue: '-1',
+    doc: 'Default retention.bytes of topics (per partition). -1: no size limit.',
+  },
+  {
+    name: 'log.retention.check.interval.ms',
+    type: int(10, 86_400_000),
+    defaultValue: '300000',
+    doc: 'How often the retention task looks for records to delete.',
+  },
+  {
+    name: 'message.max.bytes',
+    type: int(64, 8 * 1024 * 1024),
+    defaultValue: '1048588',
+    doc: 'Default max.message.bytes of topics: largest record batch accepted.',
+  },
+  {
+    name: 'log.message.timestamp.type',
+    type: { kind: 'enum', values: ['CreateTime', 'LogAppendTime'] },
+    defaultValue: 'CreateTime',
+    doc: 'Default message.timestamp.type of topics.',
+  },
+  {
+    name: 'min.insync.replicas',
+    type: int(1, 32),
+    defaultValue: '1',
+    doc: 'Default min.insync.replicas of topics.',
+  },
+  {
+    name: 'shutdown.timeout.ms',
+    type: int(0, 600_000),
+    defaultValue: '30000',
+    doc: 'On SIGTERM, how long in-flight requests may take before the node exits anyway.',
+  },
+];
+
+/** Topic configuration: per topic, alterable at run time; unset keys follow the broker default. */
+export interface TopicConfigDefinition extends ConfigDefinition {
+  /** The broker key whose value is this topic key's default. */
+  readonly brokerDefault: string | null;
+}
+
+export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
+  {
+    name: 'retention.ms',
+    type: int(-1, LONG_MAX),
+    defaultValue: null,
+    brokerDefault: 'log.retention.ms',
+    doc: 'Delete batches whose newest record is older than this. -1: keep forever.',
+  },
+  {
+    name: 'retention.bytes',
+    type: int(-1, LONG_MAX),
+    defaultValue: null,
+    brokerDefault: 'log.retention.bytes',
+    doc: 'Delete the oldest batches while a partition is larger than this. -1: no limit.',
+  },
+  {
+    name: 'max.message.bytes',
+    type: int(64, 8 * 1024 * 1024),
+    defaultValue: null,
+    brokerDefault: 'message.max.bytes',
+    doc: 'Largest record batch this topic accepts.',
+  },
+  {
+    name: 'message.timestamp.type',
+    type: { kind: 'enum', values: ['CreateTime', 'LogAppendTime'] },
+    defaultValue: null,
+    brokerDefault: 'log.message.timestamp.type',
+    doc: "CreateTime keeps the producer's timestamps; LogAppendTime stamps the broker's clock.",
+  },
+  {
+    name: 'cleanup.policy',
+    type: { kind: 'enum', values: ['delete'] },
+    defaultValue: 'delete',
+    brokerDefault: null,
+    doc: 'delete: drop old batches by retention.ms / retention.bytes. (compact arrives with consumer groups.)',
+  },
+  {
+    name: 'min.insync.replicas',
+    type: int(1, 32),
+    defaultValue: null,
+    brokerDefault: 'min.insync.replicas',
+    doc: 'acks=all produces fail with NOT_ENOUGH_REPLICAS while fewer replicas are in sync.',
+  },
+];
+
+export function brokerDefinition(name: string): ConfigDefinition | undefined {
+  return BROKER_CONFIGS.find((d) => d.name === name);
+}
+
+export function topicDefinition(name: string): TopicConfigDefinition | undefined {
+  return TOPIC_CONFIGS.find((d) => d.name === name);
+}
+
+/** `auto.create.topics.enable` → `--auto-create-topics-enable`. */
+export function flagName(name: string): string {
+  return name.replaceAll('.', '-');
+}
+
+/** `auto.create.topics.enable` → `BROOK_AUTO_CREATE_TOPICS_ENABLE`. */
+export function envName(name: string): string {
+  return `BROOK_${name.replaceAll('.', '_').toUpperCase()}`;
+}

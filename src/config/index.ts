@@ -1,0 +1,24 @@
+/** Broker and topic configuration: definitions, parsing, loading. */
+export {
+  BROKER_CONFIGS,
+  TOPIC_CONFIGS,
+  brokerDefinition,
+  topicDefinition,
+  envName,
+  flagName,
+  type ConfigDefinition,
+  type TopicConfigDefinition,
+} from './definitions.js';
+export { parseAddress, parseConfigValue } from './parse.js';
+export {
+  ConfigError,
+  loadBrokerConfig,
+  parseProperties,
+  type BrokerConfig,
+  type ConfigInputs,
+  type ConfigSourceName,
+  type FsyncPolicy,
+  type LogLevel,
+  type TimestampTypeName,
+} from './config.js';
+export { limits } from './limits.js';

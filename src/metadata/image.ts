@@ -1,0 +1,198 @@
+/**
+ * The metadata image: an immutable view of the cluster built by replaying metadata records.
+ * Brokers read it; only `MetadataDelta.apply()` makes a new one, sharing every topic it did not
+ * touch. Pure: no I/O.
+ */
+import { assert } from '../util/assert.js';
+import type { MetadataRecord } from './records.js';
+
+export interface BrokerImage {
+  readonly brokerId: number;
+  readonly incarnationId: string;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string;
+  readonly fenced: boolean;
+}
+
+export interface PartitionImage {
+  readonly partition: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly partitionEpoch: number;
+}
+
+export interface TopicImage {
+  readonly name: string;
+  readonly topicId: string;
+  /** Indexed by partition number; dense. */
+  readonly partitions: readonly PartitionImage[];
+  /** Only the entries set on the topic; defaults come from the broker config. */
+  readonly configs: ReadonlyMap<string, string>;
+}
+
+export class MetadataImage {
+  static readonly EMPTY = new MetadataImage(new Map(), new Map(), new Map(), -1);
+
+  constructor(
+    readonly brokers: ReadonlyMap<number, BrokerImage>,
+    readonly topicsByName: ReadonlyMap<string, TopicImage>,
+    readonly topicsById: ReadonlyMap<string, TopicImage>,
+    /** Offset of the last metadata record applied; -1 for none. */
+    readonly offset: number,
+  ) {}
+
+  topic(name: string): TopicImage | undefined {
+    return this.topicsByName.get(name);
+  }
+
+  partition(name: string, partition: number): PartitionImage | undefined {
+    return this.topicsByName.get(name)?.partitions[partition];
+  }
+}
+
+/** What changed between two images: brokers act on this (create or drop partition logs). */
+export interface MetadataChanges {
+  readonly createdTopics: readonly TopicImage[];
+  readonly deletedTopics: readonly TopicImage[];
+  /** Partitions whose record changed (new, or leader/ISR/replicas changed), by topic id. */
+  readonly changedPartitions: ReadonlyMap<string, readonly PartitionImage[]>;
+  readonly changedConfigs: readonly string[];
+}
+
+/**
+ * Accumulates records on top of a base image. `replay` may be called many times, then `apply`
+ * returns the new image and the changes since the base.
+ */
+export class MetadataDelta {
+  private readonly brokers: Map<number, BrokerImage>;
+  private readonly topics = new Map<string, MutableTopic | null>();
+  private offset: number;
+
+  constructor(private readonly base: MetadataImage) {
+    this.brokers = new Map(base.brokers);
+    this.offset = base.offset;
+  }
+
+  replay(record: MetadataRecord, offset: number): void {
+    this.offset = offset;
+    switch (record.type) {
+      case 'RegisterBrokerRecord':
+        this.brokers.set(record.brokerId, {
+          brokerId: record.brokerId,
+          incarnationId: record.incarnationId,
+          host: record.host,
+          port: record.port,
+          rack: record.rack,
+          fenced: record.fenced,
+        });
+        return;
+      case 'TopicRecord':
+        this.topics.set(record.topicId, {
+          name: record.name,
+          topicId: record.topicId,
+          partitions: [],
+          configs: new Map(),
+          changed: new Set(),
+          created: true,
+        });
+        return;
+      case 'PartitionRecord': {
+        const topic = this.mutableTopic(record.topicId);
+        const { topicId: _topicId, type: _type, version: _version, ...partition } = record;
+        topic.partitions[record.partition] = partition;
+        topic.changed.add(record.partition);
+        return;
+      }
+      case 'ConfigRecord': {
+        const topic = this.mutableTopicByName(record.resourceName);
+        if (record.value === null) topic.configs.delete(record.name);
+        else topic.configs.set(record.name, record.value);
+        topic.configsChanged = true;
+        return;
+      }
+      case 'RemoveTopicRecord':
+        this.mutableTopic(record.topicId);
+        this.topics.set(record.topicId, null);
+        return;
+    }
+  }
+
+  apply(): { image: MetadataImage; changes: MetadataChanges } {
+    const byName = new Map(this.base.topicsByName);
+    const byId = new Map(this.base.topicsById);
+    const createdTopics: TopicImage[] = [];
+    const deletedTopics: TopicImage[] = [];
+    const changedPartitions = new Map<string, PartitionImage[]>();
+    const changedConfigs: string[] = [];
+    for (const [topicId, topic] of this.topics) {
+      const before = this.base.topicsById.get(topicId);
+      if (before !== undefined) {
+        byName.delete(before.name);
+        byId.delete(topicId);
+      }
+      if (topic === null) {
+        if (before !== undefined) deletedTopics.push(before);
+        continue;
+      }
+      const image: TopicImage = {
+        name: topic.name,
+        topicId,
+        partitions: Object.freeze([...topic.partitions]),
+        configs: topic.configs,
+      };
+      byName.set(image.name, image);
+      byId.set(topicId, image);
+      if (topic.created) createdTopics.push(image);
+      if (topic.changed.size > 0) {
+        changedPartitions.set(
+          topicId,
+          [...topic.changed].map((p) => image.partitions[p] as PartitionImage),
+        );
+      }
+      if (topic.configsChanged === true) changedConfigs.push(image.name);
+    }
+    const image = new MetadataImage(new Map(this.brokers), byName, byId, this.offset);
+    return { image, changes: { createdTopics, deletedTopics, changedPartitions, changedConfigs } };
+  }
+
+  private mutableTopic(topicId: string): MutableTopic {
+    const existing = this.topics.get(topicId);
+    if (existing !== undefined && existing !== null) return existing;
+    const base = this.base.topicsById.get(topicId);
+    if (base === undefined || existing === null) {
+      assert(false, `metadata record for unknown topic id ${topicId}`);
+    }
+    const copy: MutableTopic = {
+      name: base.name,
+      topicId,
+      partitions: [...base.partitions],
+      configs: new Map(base.configs),
+      changed: new Set(),
+      created: false,
+    };
+    this.topics.set(topicId, copy);
+    return copy;
+  }
+
+  private mutableTopicByName(name: string): MutableTopic {
+    for (const [topicId, topic] of this.topics) {
+      if (topic !== null && topic.name === name) return this.mutableTopic(topicId);
+    }
+    const base = this.base.topicsByName.get(name);
+    assert(base !== undefined, `config record for unknown topic ${name}`);
+    return this.mutableTopic(base.topicId);
+  }
+}
+
+interface MutableTopic {
+  name: string;
+  topicId: string;
+  partitions: PartitionImage[];
+  configs: Map<string, string>;
+  changed: Set<number>;
+  created: boolean;
+  configsChanged?: boolean;
+}

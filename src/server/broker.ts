@@ -1,0 +1,252 @@
+/**
+ * Wires one node together: data dir identity, the LevelDB store, the metadata controller, the
+ * partition logs, retention and the gRPC server. The broker reacts to metadata changes (open a
+ * log for each partition it leads, delete the data of removed topics) and never reads
+ * controller internals.
+ */
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import { ClassicLevel } from 'classic-level';
+import type { Logger } from 'pino';
+import { limits, type BrokerConfig } from '../config/index.js';
+import { LogManager, RetentionTask } from '../log/index.js';
+import {
+  LevelMetadataLog,
+  LocalController,
+  type MetadataChanges,
+  type MetadataImage,
+} from '../metadata/index.js';
+import { brookV1, publicPackageDefinition } from '../proto/index.js';
+import { AdminHandler } from './grpc/admin.js';
+import { FetchHandler } from './grpc/fetch.js';
+import { ProduceHandler } from './grpc/produce.js';
+import { adminService, brokerService } from './grpc/services.js';
+import { SubscribeHandler } from './grpc/subscribe.js';
+import { loadOrFormatIdentity, DataDirError } from './node-identity.js';
+import { PartitionResolver } from './partition-resolver.js';
+import { topicSettings } from './topic-settings.js';
+
+export interface RunningBroker {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  /** host:port the server is bound to (the real port when listen asked for port 0). */
+  readonly address: string;
+  /** Controlled shutdown: stop accepting calls, finish in-flight ones, flush, close the store. */
+  stop(): Promise<void>;
+}
+
+export interface BrokerOptions {
+  readonly logger: Logger;
+  /** Called on an environment fault that makes local state untrustworthy (failed write). */
+  readonly onFatal: (error: unknown) => void;
+}
+
+const HEALTH_SERVICES = ['', 'brook.v1.Broker', 'brook.v1.Admin'];
+
+export async function startBroker(
+  config: BrokerConfig,
+  options: BrokerOptions,
+): Promise<RunningBroker> {
+  const { logger } = options;
+  const identity = loadOrFormatIdentity(config.dataDir, config.nodeId, config.clusterId);
+  if (identity.formatted)
+    logger.info(
+      { dataDir: config.dataDir, clusterId: identity.clusterId },
+      'formatted a new data dir',
+    );
+  const db = await openStore(config.dataDir);
+  const controller = await LocalController.open(new LevelMetadataLog(db), config.nodeId, {
+    numPartitions: config.numPartitions,
+    replicationFactor: config.defaultReplicationFactor,
+  });
+  const logs = await LogManager.open(db, {
+    fsync: config.fsync,
+    fsyncIntervalMs: config.fsyncIntervalMs,
+    logger: logger.child({ component: 'log' }),
+    onFatal: options.onFatal,
+  });
+  await reconcileLogs(controller.image(), logs, config.nodeId, logger);
+  controller.onChange((image, changes) =>
+    applyChanges(image, changes, logs, config.nodeId, logger),
+  );
+
+  const listen = config.listen;
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': limits.grpcMessageBytesMax,
+    'grpc.max_send_message_length': limits.grpcMessageBytesMax,
+  });
+  const health = new HealthImplementation(
+    Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])),
+  );
+  health.addToServer(server);
+  new ReflectionService(publicPackageDefinition()).addToServer(server);
+  const port = await bind(server, `${listen.host}:${listen.port}`);
+  const advertised = config.advertisedAddress.endsWith(':0')
+    ? `${config.advertisedAddress.slice(0, -2)}:${port}`
+    : config.advertisedAddress;
+  const [host = listen.host] = advertised.split(/:(?=\d+$)/);
+  await controller.registerBroker({
+    brokerId: config.nodeId,
+    incarnationId: randomUUID(),
+    host,
+    port,
+    rack: config.rack,
+    fenced: false,
+  });
+
+  const resolver = new PartitionResolver(config.nodeId, controller, (topicId, p) =>
+    logs.partition(topicId, p),
+  );
+  const deps = {
+    logger,
+    clusterId: identity.clusterId,
+    metadata: controller,
+    resolver,
+    produce: new ProduceHandler({
+      nodeId: config.nodeId,
+      config,
+      metadata: controller,
+      resolver,
+      now: Date.now,
+    }),
+    fetch: new FetchHandler(resolver),
+    subscribe: new SubscribeHandler(resolver),
+    admin: new AdminHandler(config.nodeId, config, controller, resolver),
+  };
+  const v1 = brookV1();
+  server.addService(v1.Broker.service, brokerService(deps));
+  server.addService(v1.Admin.service, adminService(deps));
+
+  const retention = new RetentionTask(
+    logs,
+    (topicId) => {
+      const topic = controller.image().topicsById.get(topicId);
+      return topic === undefined ? null : topicSettings(topic, config);
+    },
+    { intervalMs: config.retentionCheckIntervalMs, now: Date.now },
+  );
+  retention.start();
+  for (const service of HEALTH_SERVICES) health.setStatus(service, 'SERVING');
+  logger.info(
+    {
+      address: `${host}:${port}`,
+      nodeId: config.nodeId,
+      clusterId: identity.clusterId,
+      dataDir: config.dataDir,
+      fsync: config.fsync,
+    },
+    'broker ready',
+  );
+
+  return {
+    nodeId: config.nodeId,
+    clusterId: identity.clusterId,
+    address: `${host}:${port}`,
+    async stop() {
+      for (const service of HEALTH_SERVICES) health.setStatus(service, 'NOT_SERVING');
+      retention.stop();
+      await shutdownServer(server, config.shutdownTimeoutMs, logger);
+      await logs.close();
+      await db.close();
+      logger.info({}, 'broker stopped');
+    },
+  };
+}
+
+async function openStore(dataDir: string): Promise<ClassicLevel<Buffer, Buffer>> {
+  const db = new ClassicLevel<Buffer, Buffer>(path.join(dataDir, 'store'), {
+    keyEncoding: 'buffer',
+    valueEncoding: 'buffer',
+  });
+  try {
+    await db.open({ createIfMissing: true, errorIfExists: false });
+  } catch (error) {
+    const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+    if (/lock/i.test(cause)) {
+      throw new DataDirError(
+        `data dir ${dataDir} is in use by another process (LevelDB lock held). Stop the other broker, or use another data.dir.`,
+      );
+    }
+    throw new DataDirError(`cannot open the store in ${dataDir}: ${cause}`);
+  }
+  return db;
+}
+
+/** At start: open a log for every partition this node leads; drop logs of topics gone since. */
+async function reconcileLogs(
+  image: MetadataImage,
+  logs: LogManager,
+  nodeId: number,
+  logger: Logger,
+): Promise<void> {
+  const wanted = new Set<string>();
+  for (const topic of image.topicsById.values()) {
+    for (const partition of topic.partitions) {
+      if (!partition.replicas.includes(nodeId)) continue;
+      wanted.add(`${topic.topicId}/${partition.partition}`);
+      await logs.createPartition(topic.topicId, partition.partition);
+    }
+  }
+  for (const log of logs.partitions()) {
+    if (wanted.has(`${log.topicId}/${log.partition}`)) continue;
+    logger.info(
+      { topicId: log.topicId, partition: log.partition },
+      'deleting the log of a partition no longer assigned here',
+    );
+    await logs.deletePartition(log.topicId, log.partition);
+  }
+}
+
+async function applyChanges(
+  image: MetadataImage,
+  changes: MetadataChanges,
+  logs: LogManager,
+  nodeId: number,
+  logger: Logger,
+): Promise<void> {
+  for (const topic of changes.deletedTopics) {
+    for (const partition of topic.partitions) {
+      if (logs.partition(topic.topicId, partition.partition) !== undefined)
+        await logs.deletePartition(topic.topicId, partition.partition);
+    }
+    logger.info({ topic: topic.name, topicId: topic.topicId }, 'deleted topic data');
+  }
+  for (const [topicId, partitions] of changes.changedPartitions) {
+    if (image.topicsById.get(topicId) === undefined) continue;
+    for (const partition of partitions) {
+      if (partition.replicas.includes(nodeId))
+        await logs.createPartition(topicId, partition.partition);
+    }
+  }
+}
+
+function bind(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
+      if (error === null) resolve(port);
+      else
+        reject(
+          new DataDirError(
+            `cannot listen on ${address}: ${error.message}. Is another broker using that port?`,
+          ),
+        );
+    });
+  });
+}
+
+function shutdownServer(server: grpc.Server, timeoutMs: number, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      logger.warn({ timeoutMs }, 'in-flight calls did not finish in time; closing them');
+      server.forceShutdown();
+      resolve();
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,200 @@
+/**
+ * Admin calls. Topic and config changes go through the controller (MetadataService) and are
+ * answered once their records are durable; DeleteRecords acts on the partition leader's log.
+ */
+import { BROKER_CONFIGS, limits, type BrokerConfig } from '../../config/index.js';
+import { BrokerError, InvalidArgumentError } from '../../errors/index.js';
+import type { ConfigChange, MetadataService } from '../../metadata/index.js';
+import type {
+  AlterConfigsRequest__Output,
+  AlterConfigsResponse,
+  AlterConfigsResult,
+  ConfigEntry,
+  CreatePartitionsRequest__Output,
+  CreatePartitionsResponse,
+  CreateTopicsRequest__Output,
+  CreateTopicsResponse,
+  DeleteRecordsRequest__Output,
+  DeleteRecordsResponse,
+  DeleteRecordsResult,
+  DeleteTopicsRequest__Output,
+  DeleteTopicsResponse,
+  DescribeConfigsRequest__Output,
+  DescribeConfigsResponse,
+  DescribeConfigsResult,
+} from '../../proto/index.js';
+import type { PartitionResolver } from '../partition-resolver.js';
+import { describeTopicConfigs } from '../topic-settings.js';
+import { requireCount, requireEnum, requireInt, requireNonEmpty } from '../validate.js';
+
+const RESOURCE_TYPES = ['TOPIC', 'BROKER'] as const;
+const ALTER_OPS = ['SET', 'DELETE'] as const;
+
+export class AdminHandler {
+  constructor(
+    private readonly nodeId: number,
+    private readonly config: BrokerConfig,
+    private readonly metadata: MetadataService,
+    private readonly resolver: PartitionResolver,
+  ) {}
+
+  async createTopics(request: CreateTopicsRequest__Output): Promise<CreateTopicsResponse> {
+    requireCount(request.topics, 'topics', limits.adminTopicsMax, 1);
+    const topics = request.topics.map((t, i) => {
+      if (t.partitions !== undefined)
+        requireInt(t.partitions, `topics[${i}].partitions`, 1, limits.partitionsPerTopicMax);
+      if (t.replicationFactor !== undefined)
+        requireInt(t.replicationFactor, `topics[${i}].replication_factor`, 1, 32);
+      return {
+        name: t.name,
+        partitions: t.partitions ?? null,
+        replicationFactor: t.replicationFactor ?? null,
+        configs: new Map(Object.entries(t.configs)),
+      };
+    });
+    const results = await this.metadata.createTopics(topics, request.validateOnly);
+    return { results: results.map((r) => ({ ...r })) };
+  }
+
+  async deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse> {
+    requireCount(request.names, 'names', limits.adminTopicsMax, 1);
+    request.names.forEach((n, i) => requireNonEmpty(n, `names[${i}]`));
+    const results = await this.metadata.deleteTopics(request.names);
+    return { results: results.map((r) => ({ ...r })) };
+  }
+
+  async createPartitions(
+    request: CreatePartitionsRequest__Output,
+  ): Promise<CreatePartitionsResponse> {
+    requireCount(request.topics, 'topics', limits.adminTopicsMax, 1);
+    request.topics.forEach((t, i) => {
+      requireNonEmpty(t.name, `topics[${i}].name`);
+      requireInt(t.count, `topics[${i}].count`, 1, limits.partitionsPerTopicMax);
+    });
+    const results = await this.metadata.createPartitions(request.topics, request.validateOnly);
+    return { results: results.map((r) => ({ ...r })) };
+  }
+
+  describeConfigs(request: DescribeConfigsRequest__Output): DescribeConfigsResponse {
+    requireCount(request.resources, 'resources', limits.adminTopicsMax, 1);
+    const results = request.resources.map((resource, i): DescribeConfigsResult => {
+      const type = requireEnum(resource.type, `resources[${i}].type`, RESOURCE_TYPES);
+      const base = {
+        resource: { type, name: resource.name },
+        errorCode: 'NONE' as const,
+        errorMessage: '',
+      };
+      if (type === 'BROKER') {
+        if (resource.name !== '' && resource.name !== String(this.nodeId)) {
+          return {
+            ...base,
+            errorCode: 'INVALID_REQUEST',
+            errorMessage: `this is node ${this.nodeId}; ask node ${resource.name} for its configs`,
+            entries: [],
+          };
+        }
+        return { ...base, entries: this.brokerEntries() };
+      }
+      const topic = this.metadata.image().topic(resource.name);
+      if (topic === undefined) {
+        return {
+          ...base,
+          errorCode: 'UNKNOWN_TOPIC_OR_PARTITION',
+          errorMessage: `topic "${resource.name}" does not exist`,
+          entries: [],
+        };
+      }
+      const entries = describeTopicConfigs(topic, this.config).map((c): ConfigEntry => ({
+        name: c.name,
+        value: c.value,
+        source:
+          c.source === 'topic'
+            ? 'TOPIC_CONFIG'
+            : c.source === 'broker'
+              ? 'STATIC_BROKER_CONFIG'
+              : 'DEFAULT_CONFIG',
+        readOnly: false,
+        documentation: c.doc,
+      }));
+      return { ...base, entries };
+    });
+    return { results };
+  }
+
+  async alterConfigs(request: AlterConfigsRequest__Output): Promise<AlterConfigsResponse> {
+    requireCount(request.resources, 'resources', limits.adminTopicsMax, 1);
+    const parsed = request.resources.map((r, i) => {
+      if (r.resource === null)
+        throw new InvalidArgumentError(`resources[${i}].resource`, 'is required');
+      const type = requireEnum(r.resource.type, `resources[${i}].resource.type`, RESOURCE_TYPES);
+      requireCount(r.ops, `resources[${i}].ops`, 1_000, 1);
+      const changes = r.ops.map((op, j): ConfigChange => {
+        requireNonEmpty(op.name, `resources[${i}].ops[${j}].name`);
+        const kind = requireEnum(op.op, `resources[${i}].ops[${j}].op`, ALTER_OPS);
+        return { name: op.name, value: kind === 'SET' ? op.value : null };
+      });
+      return { type, name: r.resource.name, changes };
+    });
+    const results: AlterConfigsResult[] = [];
+    for (const { type, name, changes } of parsed) {
+      const resource = { type, name };
+      if (type === 'BROKER') {
+        results.push({
+          resource,
+          errorCode: 'INVALID_REQUEST',
+          errorMessage:
+            'broker configs are static: set them in the config file, environment or flags and restart the node',
+        });
+        continue;
+      }
+      const result = await this.metadata.alterTopicConfigs(name, changes, request.validateOnly);
+      results.push({ resource, errorCode: result.errorCode, errorMessage: result.errorMessage });
+    }
+    return { results };
+  }
+
+  async deleteRecords(request: DeleteRecordsRequest__Output): Promise<DeleteRecordsResponse> {
+    requireCount(request.partitions, 'partitions', limits.fetchPartitionsMax, 1);
+    request.partitions.forEach((p, i) => {
+      requireNonEmpty(p.topic, `partitions[${i}].topic`);
+      requireInt(p.partition, `partitions[${i}].partition`, 0, limits.partitionsPerTopicMax - 1);
+      requireInt(p.offset, `partitions[${i}].offset`, -1, Number.MAX_SAFE_INTEGER);
+    });
+    const results: DeleteRecordsResult[] = [];
+    for (const p of request.partitions) {
+      const out: DeleteRecordsResult = {
+        topic: p.topic,
+        partition: p.partition,
+        errorCode: 'NONE',
+        errorMessage: '',
+        lowWatermark: -1,
+      };
+      try {
+        const { log } = this.resolver.leader(p.topic, p.partition);
+        out.lowWatermark = await log.deleteBefore(p.offset === -1 ? log.highWatermark : p.offset);
+      } catch (error) {
+        if (!(error instanceof BrokerError)) throw error;
+        out.errorCode = error.code;
+        out.errorMessage = error.message;
+      }
+      results.push(out);
+    }
+    return { results };
+  }
+
+  private brokerEntries(): ConfigEntry[] {
+    return BROKER_CONFIGS.map((definition) => {
+      const entry = this.config.entries.get(definition.name);
+      return {
+        name: definition.name,
+        value: entry?.value ?? '',
+        source:
+          entry === undefined || entry.source === 'default'
+            ? 'DEFAULT_CONFIG'
+            : 'STATIC_BROKER_CONFIG',
+        readOnly: true,
+        documentation: definition.doc,
+      };
+    });
+  }
+}
