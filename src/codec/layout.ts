@@ -77,3 +77,15 @@ export function writeInt64(buf: Buffer, at: number, value: number): void {
   buf.writeInt32BE(high, at);
   buf.writeUInt32BE(low, at + 4);
 }
+
+/**
+ * Reads a signed big-endian int64 as a JS number, or NaN when it is outside the safe integer
+ * range. Never throws: for validating untrusted bytes, where readInt64's RangeError would be an
+ * exception on an expected path.
+ */
+export function tryReadInt64(buf: Buffer, at: number): number {
+  // Near ±2^53 the sum is exact, and anything further out rounds to an unsafe value, so the
+  // safe-integer test cannot be fooled by rounding.
+  const value = buf.readInt32BE(at) * 4294967296 + buf.readUInt32BE(at + 4);
+  return Number.isSafeInteger(value) ? value : Number.NaN;
+}
