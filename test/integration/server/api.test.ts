@@ -634,7 +634,9 @@ async function reflectionServices(address: string): Promise<string[]> {
     }
   ).ServerReflectionInfo();
   const names = await new Promise<string[]>((resolve, reject) => {
-    stream.on('data', (m) => resolve((m.listServicesResponse?.service ?? []).map((s) => s.name)));
+    stream.on('data', (m: { listServicesResponse?: { service: { name: string }[] } }) =>
+      resolve((m.listServicesResponse?.service ?? []).map((s) => s.name)),
+    );
     stream.on('error', reject);
     stream.write({ listServices: '' });
   });
