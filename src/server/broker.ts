@@ -8,7 +8,8 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import { loadSync } from '@grpc/proto-loader';
 import { ClassicLevel } from 'classic-level';
 import type { Logger } from 'pino';
 import { limits, type BrokerConfig } from '../config/index.js';
@@ -82,7 +83,9 @@ export async function startBroker(
     Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])),
   );
   health.addToServer(server);
-  new ReflectionService(publicPackageDefinition()).addToServer(server);
+  // Reflection describes the health service too, so probes and grpcurl see everything served.
+  const described = { ...publicPackageDefinition(), ...loadSync(healthProtoPath) };
+  new ReflectionService(described).addToServer(server);
   const port = await bind(server, `${listen.host}:${listen.port}`);
   const advertised = config.advertisedAddress.endsWith(':0')
     ? `${config.advertisedAddress.slice(0, -2)}:${port}`

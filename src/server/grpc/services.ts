@@ -45,13 +45,8 @@ export function brokerService(deps: ServiceDeps): BrokerHandlers {
     Subscribe: (call) => {
       deps.subscribe.subscribe(call, cancelSignal(call)).then(
         () => call.end(),
-        (error: unknown) =>
-          call.destroy(
-            Object.assign(
-              new Error('subscribe failed'),
-              toServiceError(error, logger, 'Subscribe'),
-            ),
-          ),
+        // grpc-js turns an 'error' event on a server stream into the call's final status.
+        (error: unknown) => call.emit('error', toServiceError(error, logger, 'Subscribe')),
       );
     },
     ListOffsets: unary('ListOffsets', logger, (request) => listOffsets(deps.resolver, request)),

@@ -28,7 +28,7 @@ let server: BrokerProcess;
 let c: RawClients;
 
 beforeAll(async () => {
-  server = await startBroker({ extraArgs: ['--log-level', 'warn'] });
+  server = await startBroker();
   c = rawClients(server.address);
 });
 afterAll(async () => {

@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 async function start(extraArgs: string[] = []): Promise<BrokerProcess> {
-  const server = await startBroker({ extraArgs: ['--log-level', 'warn', ...extraArgs] });
+  const server = await startBroker({ extraArgs });
   started.push(server);
   return server;
 }
