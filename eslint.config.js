@@ -16,7 +16,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
@@ -28,7 +31,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['**/server/**', '**/log/**', '**/metadata/**', '**/cli/**'], message: 'client/, codec/ and errors/ depend only on proto/, codec/ and errors/.' },
+            {
+              group: ['**/server/**', '**/log/**', '**/metadata/**', '**/cli/**'],
+              message: 'client/, codec/ and errors/ depend only on proto/, codec/ and errors/.',
+            },
           ],
         },
       ],
@@ -40,7 +46,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { paths: ['node:fs', 'node:net', 'classic-level', '@grpc/grpc-js'], patterns: [{ group: ['**/server/**', '**/log/**', '**/cli/**'], message: 'pure module' }] },
+        {
+          paths: ['node:fs', 'node:net', 'classic-level', '@grpc/grpc-js'],
+          patterns: [{ group: ['**/server/**', '**/log/**', '**/cli/**'], message: 'pure module' }],
+        },
       ],
     },
   },

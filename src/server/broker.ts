@@ -150,7 +150,7 @@ export async function startBroker(
     address: `${host}:${port}`,
     async stop() {
       for (const service of HEALTH_SERVICES) health.setStatus(service, 'NOT_SERVING');
-      retention.stop();
+      await retention.stop();
       await shutdownServer(server, config.shutdownTimeoutMs, logger);
       await logs.close();
       await db.close();

@@ -3,7 +3,7 @@
  * `--log-retention-ms`), an environment variable (`BROOK_LOG_RETENTION_MS`) and a config file
  * key; flags win over the environment, which wins over the file.
  */
-import { Command, Option } from 'commander';
+import { Option, type Command } from 'commander';
 import {
   BROKER_CONFIGS,
   ConfigError,
