@@ -35,6 +35,12 @@ export const limits = {
   inflightAppendsMax: 10_000,
   /** Bytes waiting for one group commit. */
   groupCommitBytesMax: 64 * MiB,
+  /** Batches one partition-log read returns (besides its byte limit). */
+  logReadBatchesMax: 100_000,
+  /** Batches one log maintenance step (truncate, delete, retention scan) handles per write. */
+  logMaintenanceBatchesMax: 1_000,
+  /** Batches one retention pass examines per partition. */
+  retentionBatchesPerRunMax: 100_000,
   /** Topics in one admin request, and partitions per topic. */
   adminTopicsMax: 1_000,
   partitionsPerTopicMax: 10_000,

@@ -1,0 +1,27 @@
+/**
+ * log: partition logs in LevelDB. See README.md for the role, the loop, the invariants and the
+ * key layout. Other modules import only from here.
+ */
+export { LogManager, type LogManagerConfig } from './log-manager.js';
+export {
+  PartitionLog,
+  type AppendResult,
+  type BatchSummary,
+  type ReadOptions,
+  type ReadResult,
+  type TimestampOffset,
+} from './partition-log.js';
+export {
+  EPOCH_OFFSET_UNDEFINED,
+  EPOCH_UNDEFINED,
+  LeaderEpochCache,
+  type EpochEndOffset,
+} from './epoch-cache.js';
+export { type FsyncPolicy, type GroupCommitStats, type Logger } from './group-commit.js';
+export {
+  RetentionTask,
+  retentionCutoff,
+  type RetentionInput,
+  type RetentionPolicy,
+  type RetentionTaskOptions,
+} from './retention.js';

@@ -1,0 +1,1091 @@
+/**
+ * One partition's log: record batches in LevelDB keyed by base offset, plus its state, leader-
+ * epoch cache and time index (keys.ts). Offsets are assigned here, synchronously, so appends
+ * made in one tick keep their order; durability comes from the shared GroupCommit.
+ *
+ * Offsets, all in memory, with logStartOffset <= highWatermark <= durableEndOffset <=
+ * logEndOffset:
+ * - logEndOffset: the next offset to assign; includes appends still waiting for their write.
+ * - durableEndOffset: the end of the last completed write that held this partition's appends.
+ * - highWatermark: what reads return by default. On one node it follows durableEndOffset; the
+ *   replication layer turns that off and sets it itself.
+ */
+import type { ClassicLevel } from 'classic-level';
+import {
+  BATCH_HEADER_BYTES,
+  RecordBatch,
+  TimestampType,
+  checkBatchHeader,
+  decodeRecords,
+  stampBatch,
+} from '../codec/index.js';
+import { limits } from '../config/limits.js';
+import { BrokerError } from '../errors/index.js';
+import { assert } from '../util/assert.js';
+import { LeaderEpochCache, type EpochEndOffset, type EpochEntry } from './epoch-cache.js';
+import type { CommitWaiter, GroupCommit, LogWriteOp, Logger, StateSource } from './group-commit.js';
+import {
+  PartitionKeys,
+  batchKeyOffset,
+  decodeOffset,
+  encodeOffset,
+  encodeState,
+  epochKeyEpoch,
+  timeKeyTimestamp,
+  type KeyRange,
+} from './keys.js';
+
+/** What a PartitionLog needs from its LogManager. */
+export interface LogContext {
+  readonly db: ClassicLevel<Buffer, Buffer>;
+  readonly commit: GroupCommit;
+  readonly logger: Logger;
+  /**
+   * Reports an environment fault (a stored batch failing its check, unreadable state): calls the
+   * fatal handler once and returns the error to throw to the caller.
+   */
+  fault(error: Error, details: object): BrokerError;
+}
+
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly logStartOffset: number;
+}
+
+export interface ReadOptions {
+  /** Return no batch that ends at or past this offset; default the high watermark. */
+  readonly maxOffset?: number;
+}
+
+export interface ReadResult {
+  /** Whole batches in offset order; each is a fresh buffer the caller owns. */
+  readonly batches: Buffer[];
+  readonly bytes: number;
+  readonly highWatermark: number;
+  readonly logStartOffset: number;
+}
+
+export interface TimestampOffset {
+  readonly offset: number;
+  readonly timestampMs: number;
+  readonly leaderEpoch: number;
+}
+
+/** A batch header's placement, for retention and maintenance. */
+export interface BatchSummary {
+  readonly baseOffset: number;
+  readonly lastOffset: number;
+  readonly maxTimestamp: number;
+  readonly byteLength: number;
+}
+
+/** What recovery found in LevelDB, or the empty state of a new partition. */
+export interface RecoveredState {
+  readonly logStartOffset: number;
+  readonly logEndOffset: number;
+  readonly sizeBytes: number;
+  readonly epochs: LeaderEpochCache;
+  /** The largest batch maxTimestamp seen so far, -Infinity when none. */
+  readonly maxTimestampSoFar: number;
+  readonly highWatermarkFollowsDurableEnd: boolean;
+}
+
+type HighWatermarkListener = (highWatermark: number) => void;
+
+const MAINTENANCE_BATCHES = limits.logMaintenanceBatchesMax;
+
+/** One append from admission to durability: one object per batch, none per record. */
+class PendingAppend implements CommitWaiter {
+  baseOffset = -1;
+  nextOffset = -1;
+
+  constructor(
+    readonly log: PartitionLog,
+    readonly batch: Buffer,
+    readonly leaderEpoch: number,
+    readonly logAppendTimeMs: number | null,
+    readonly resolve: (result: AppendResult) => void,
+    readonly reject: (error: Error) => void,
+  ) {}
+
+  get bytes(): number {
+    return this.batch.length;
+  }
+
+  admit(): void {
+    this.log.admitAppend(this);
+  }
+
+  refuse(error: Error): void {
+    this.log.appendFailed(this, error, false);
+  }
+
+  onDurable(): void {
+    this.log.appendDurable(this);
+  }
+
+  onFailed(error: Error): void {
+    this.log.appendFailed(this, error, true);
+  }
+}
+
+export class PartitionLog implements StateSource {
+  readonly topicId: string;
+  readonly partition: number;
+  private readonly keys: PartitionKeys;
+  private startOffset: number;
+  private endOffset: number;
+  private durableEnd: number;
+  private hw: number;
+  private bytes: number;
+  private readonly epochs: LeaderEpochCache;
+  private maxTimestampSoFar: number;
+  private followsDurableEnd: boolean;
+  /** Appends admitted or waiting for admission, not yet durable. */
+  private pendingAppends = 0;
+  /** Commit waiters (appends and maintenance steps) not yet told. */
+  private pendingCommits = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly listeners = new Set<HighWatermarkListener>();
+  private isNotifyScheduled = false;
+  private maintenance: Promise<unknown> = Promise.resolve();
+  private isTruncating = false;
+  /** The log start to store while a truncation below the log start is midway, else null. */
+  private stateStartOffset: number | null = null;
+  private isDeleted = false;
+
+  constructor(
+    private readonly context: LogContext,
+    topicId: string,
+    partition: number,
+    recovered: RecoveredState,
+  ) {
+    this.topicId = topicId;
+    this.partition = partition;
+    this.keys = new PartitionKeys(topicId, partition);
+    assert(recovered.logStartOffset <= recovered.logEndOffset, 'recovered logStart <= logEnd');
+    this.startOffset = recovered.logStartOffset;
+    this.endOffset = recovered.logEndOffset;
+    this.durableEnd = recovered.logEndOffset;
+    this.followsDurableEnd = recovered.highWatermarkFollowsDurableEnd;
+    // Without a checkpoint, a replica that does not own its HW starts at the log start and the
+    // replication layer raises it.
+    this.hw = this.followsDurableEnd ? this.durableEnd : this.startOffset;
+    this.bytes = recovered.sizeBytes;
+    this.epochs = recovered.epochs;
+    this.maxTimestampSoFar = recovered.maxTimestampSoFar;
+  }
+
+  /** `topicId-partition`, for messages. */
+  get name(): string {
+    return `${this.topicId}-${this.partition}`;
+  }
+
+  get logStartOffset(): number {
+    return this.startOffset;
+  }
+
+  /** The next offset to assign, including appends not yet durable. */
+  get logEndOffset(): number {
+    return this.endOffset;
+  }
+
+  /** The end of the last completed write of this partition's appends. */
+  get durableEndOffset(): number {
+    return this.durableEnd;
+  }
+
+  get highWatermark(): number {
+    return this.hw;
+  }
+
+  /** Bytes of the batches stored for the partition, including appends not yet durable. */
+  get sizeBytes(): number {
+    return this.bytes;
+  }
+
+  /**
+   * Appends one batch the caller has validated (checkBatchHeader, limits). Synchronously, unless
+   * the commit queue is full: assigns baseOffset = logEndOffset, stamps the batch in place (the
+   * caller must not touch it afterwards), advances logEndOffset and queues the write. Resolves
+   * once the write is done per the fsync policy; rejects with UNKNOWN_TOPIC_OR_PARTITION after
+   * deletePartition and KAFKA_STORAGE_ERROR after a failed write.
+   */
+  append(
+    batch: Buffer,
+    leaderEpoch: number,
+    logAppendTimeMs: number | null,
+  ): Promise<AppendResult> {
+    if (this.isDeleted) return Promise.reject(this.unknownPartition());
+    assert(!this.isTruncating, `${this.name}: append during truncateTo`);
+    // Checked here too, before anything changes: a fenced leader must not append.
+    const latestEpoch = this.epochs.latestEpoch();
+    assert(
+      leaderEpoch >= latestEpoch,
+      `leader epoch ${leaderEpoch} is older than the latest ${latestEpoch}`,
+    );
+    let resolve!: (result: AppendResult) => void;
+    let reject!: (error: Error) => void;
+    const appended = new Promise<AppendResult>((onResolve, onReject) => {
+      resolve = onResolve;
+      reject = onReject;
+    });
+    // Admitted outside the promise executor, so an assertion in it throws instead of becoming
+    // a rejection a caller might handle.
+    const pending = new PendingAppend(this, batch, leaderEpoch, logAppendTimeMs, resolve, reject);
+    this.pendingAppends++;
+    this.context.commit.admit(pending);
+    return appended;
+  }
+
+  /** @internal Called by GroupCommit, in admission order, when the queue has room. */
+  admitAppend(pending: PendingAppend): void {
+    if (this.isDeleted) {
+      this.appendFailed(pending, this.unknownPartition(), false);
+      return;
+    }
+    assert(!this.isTruncating, `${this.name}: append admitted during truncateTo`);
+    const baseOffset = this.endOffset;
+    stampBatch(pending.batch, {
+      baseOffset,
+      leaderEpoch: pending.leaderEpoch,
+      logAppendTimeMs: pending.logAppendTimeMs,
+    });
+    const header = RecordBatch.of(pending.batch);
+    // Paired with the read-side check: the key and the header agree before the write.
+    assert(header.baseOffset === baseOffset, `${this.name}: stamped baseOffset`);
+    assert(header.recordCount >= 1, `${this.name}: a stored batch holds a record`);
+    assert(header.lastOffsetDelta === header.recordCount - 1, `${this.name}: dense offsets`);
+    const commit = this.context.commit;
+    const replacedEpochs = this.epochs.maybeAssign(pending.leaderEpoch, baseOffset);
+    if (replacedEpochs !== null) {
+      for (const epoch of replacedEpochs) commit.push({ type: 'del', key: this.keys.epoch(epoch) });
+      commit.push({
+        type: 'put',
+        key: this.keys.epoch(pending.leaderEpoch),
+        value: encodeOffset(baseOffset),
+      });
+    }
+    const maxTimestamp = header.maxTimestamp;
+    if (maxTimestamp > this.maxTimestampSoFar) {
+      // Only a new running maximum gets an entry, so the index is sorted by offset as well.
+      this.maxTimestampSoFar = maxTimestamp;
+      commit.push({
+        type: 'put',
+        key: this.keys.time(maxTimestamp),
+        value: encodeOffset(baseOffset),
+      });
+    }
+    commit.push({ type: 'put', key: this.keys.batch(baseOffset), value: pending.batch });
+    pending.baseOffset = baseOffset;
+    pending.nextOffset = header.nextOffset;
+    this.endOffset = pending.nextOffset;
+    this.bytes += pending.batch.length;
+    this.pendingCommits++;
+    commit.markDirty(this);
+    commit.onNextWrite(pending);
+  }
+
+  /** @internal */
+  appendDurable(pending: PendingAppend): void {
+    this.pendingAppends--;
+    // Writes complete in queue order, so one partition's appends become durable in offset order.
+    assert(pending.nextOffset > this.durableEnd, `${this.name}: durable end moves forward`);
+    this.durableEnd = pending.nextOffset;
+    if (this.followsDurableEnd) {
+      this.hw = this.durableEnd;
+      this.scheduleNotify();
+    }
+    this.commitDone();
+    pending.resolve({
+      baseOffset: pending.baseOffset,
+      lastOffset: pending.nextOffset - 1,
+      logStartOffset: this.startOffset,
+    });
+  }
+
+  /** @internal */
+  appendFailed(pending: PendingAppend, error: Error, wasQueued: boolean): void {
+    this.pendingAppends--;
+    if (wasQueued) this.commitDone();
+    else this.maybeIdle();
+    pending.reject(error);
+  }
+
+  /** @internal The state record GroupCommit writes at the end of each write we took part in. */
+  stateOp(): LogWriteOp {
+    // Deleted: the state key goes, and with it the partition (open() finds partitions by it).
+    if (this.isDeleted) return { type: 'del', key: this.keys.state };
+    const logStartOffset = this.stateStartOffset ?? this.startOffset;
+    const value = encodeState({ logStartOffset, sizeBytes: this.bytes });
+    return { type: 'put', key: this.keys.state, value };
+  }
+
+  /**
+   * Reads whole batches starting with the one holding `offset`, up to about maxBytes (always
+   * one batch when any is available) and never a batch ending at or past `maxOffset` (default
+   * the high watermark; capped at the durable end). Throws OFFSET_OUT_OF_RANGE outside
+   * [logStartOffset, maxOffset]; at maxOffset the result is empty. Every batch read is checked
+   * (header, CRC, key = baseOffset, no gap); a failure is an environment fault.
+   */
+  async read(offset: number, maxBytes: number, options?: ReadOptions): Promise<ReadResult> {
+    this.assertLive();
+    assert(Number.isSafeInteger(offset), `${this.name}: read offset ${offset} is not an integer`);
+    assert(Number.isSafeInteger(maxBytes) && maxBytes > 0, `${this.name}: read maxBytes > 0`);
+    const limitOffset = this.readLimit(options);
+    this.checkReadRange(offset, limitOffset);
+    let batches: Buffer[] = [];
+    if (offset < limitOffset) batches = await this.readRange(offset, limitOffset, maxBytes);
+    this.assertLive();
+    // A deleteBefore or truncateTo that ran meanwhile may have moved the range under us.
+    this.checkReadRange(offset, Math.max(offset, this.readLimit(options)));
+    const limitNow = this.readLimit(options);
+    let bytes = 0;
+    let kept = 0;
+    while (kept < batches.length && RecordBatch.of(batches[kept]!).nextOffset <= limitNow) {
+      bytes += batches[kept]!.length;
+      kept++;
+    }
+    if (kept < batches.length) batches.length = kept;
+    return { batches, bytes, highWatermark: this.hw, logStartOffset: this.startOffset };
+  }
+
+  private readLimit(options: ReadOptions | undefined): number {
+    const maxOffset = options?.maxOffset;
+    if (maxOffset === undefined) return this.hw;
+    assert(Number.isSafeInteger(maxOffset) && maxOffset >= 0, `${this.name}: maxOffset >= 0`);
+    return Math.min(maxOffset, this.durableEnd);
+  }
+
+  private checkReadRange(offset: number, limitOffset: number): void {
+    if (offset < this.startOffset || offset > limitOffset) {
+      throw new BrokerError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${offset} is outside the range [${this.startOffset}, ${limitOffset}] of ${this.name}`,
+      );
+    }
+  }
+
+  private async readRange(
+    offset: number,
+    limitOffset: number,
+    maxBytes: number,
+  ): Promise<Buffer[]> {
+    const open = (base: number) =>
+      this.context.db.iterator({
+        gte: this.keys.batch(base),
+        lt: this.keys.batch(limitOffset),
+        limit: limits.logReadBatchesMax,
+        fillCache: true,
+        highWaterMarkBytes: maxBytes,
+      });
+    // The usual fetch starts exactly at a batch (the previous read's end): one seek finds it.
+    let iterator = open(offset);
+    try {
+      let entry = await iterator.next();
+      if (entry === undefined || batchKeyOffset(entry[0]) !== offset) {
+        // `offset` is inside a batch: a reverse seek finds where that batch starts.
+        await iterator.close();
+        const base = await this.baseOfBatchAtOrBefore(offset);
+        if (base === null) return this.inconsistent(offset, `no batch holds offset ${offset}`);
+        iterator = open(base);
+        entry = await iterator.next();
+      }
+      if (entry === undefined)
+        return this.inconsistent(offset, `the batch holding ${offset} vanished`);
+      return await this.collectBatches(iterator, entry, offset, limitOffset, maxBytes);
+    } finally {
+      await iterator.close();
+    }
+  }
+
+  /** Takes checked, gap-free batches from `iterator`, starting with `first`, within the limits. */
+  private async collectBatches(
+    iterator: { next(): Promise<[Buffer, Buffer] | undefined> },
+    first: [Buffer, Buffer],
+    offset: number,
+    limitOffset: number,
+    maxBytes: number,
+  ): Promise<Buffer[]> {
+    const batches: Buffer[] = [];
+    let expected = -1;
+    let bytes = 0;
+    // Bounded by the iterator's limit.
+    for (let entry: [Buffer, Buffer] | undefined = first; entry !== undefined;) {
+      const [key, batch] = entry;
+      const header = this.checkStored(key, batch);
+      if (expected === -1 && !(header.baseOffset <= offset && offset < header.nextOffset)) {
+        return this.inconsistent(offset, `batch ${header.baseOffset} does not hold ${offset}`);
+      }
+      if (expected !== -1 && header.baseOffset !== expected) {
+        return this.inconsistent(offset, `gap before ${header.baseOffset}, expected ${expected}`);
+      }
+      if (header.nextOffset > limitOffset) break;
+      if (batches.length > 0 && bytes + batch.length > maxBytes) break;
+      batches.push(batch);
+      bytes += batch.length;
+      expected = header.nextOffset;
+      entry = await iterator.next();
+    }
+    return batches;
+  }
+
+  /**
+   * A hole where a batch should be. If the log moved under the read (deleted, start advanced,
+   * truncated) that explains it and the caller re-checks the range; otherwise the store lost
+   * data, which is an environment fault.
+   */
+  private inconsistent(offset: number, reason: string): never {
+    this.assertLive();
+    if (offset < this.startOffset || offset >= this.durableEnd) {
+      throw new BrokerError(
+        'OFFSET_OUT_OF_RANGE',
+        `offset ${offset} left the range [${this.startOffset}, ${this.durableEnd}) of ${this.name} during the read`,
+      );
+    }
+    throw this.context.fault(new Error(`${this.name}: ${reason}`), {
+      topicId: this.topicId,
+      partition: this.partition,
+    });
+  }
+
+  /**
+   * The read-side half of the paired check: header, CRC and key agree. Returns the header view.
+   */
+  private checkStored(key: Buffer, batch: Buffer): RecordBatch {
+    const check = checkBatchHeader(batch);
+    const keyOffset = batchKeyOffset(key);
+    if (!check.ok) {
+      throw this.context.fault(
+        new Error(`${this.name}: stored batch ${keyOffset} is corrupt: ${check.reason}`),
+        {
+          topicId: this.topicId,
+          partition: this.partition,
+          baseOffset: keyOffset,
+        },
+      );
+    }
+    const header = RecordBatch.of(batch);
+    if (header.baseOffset !== keyOffset) {
+      throw this.context.fault(
+        new Error(`${this.name}: batch stored at ${keyOffset} has baseOffset ${header.baseOffset}`),
+        { topicId: this.topicId, partition: this.partition, baseOffset: keyOffset },
+      );
+    }
+    return header;
+  }
+
+  /** Base offset of the last stored batch starting at or before `offset`, or null. */
+  private async baseOfBatchAtOrBefore(offset: number): Promise<number | null> {
+    const keys = await this.context.db
+      .keys({
+        gte: this.keys.batches.gte,
+        lte: this.keys.batch(offset),
+        reverse: true,
+        limit: 1,
+        fillCache: true,
+      })
+      .all();
+    return keys.length === 0 ? null : batchKeyOffset(keys[0]!);
+  }
+
+  // ---- Leader epochs -------------------------------------------------------------------------
+
+  /** The newest leader epoch that appended, or -1 (EPOCH_UNDEFINED). */
+  latestEpoch(): number {
+    return this.epochs.latestEpoch();
+  }
+
+  /** OffsetsForLeaderEpoch for `epoch` (see LeaderEpochCache.endOffsetFor). */
+  endOffsetForEpoch(epoch: number): EpochEndOffset {
+    return this.epochs.endOffsetFor(epoch, this.endOffset);
+  }
+
+  /** The epoch cache as [epoch, startOffset] pairs, oldest first (a copy). */
+  epochEntries(): Array<[number, number]> {
+    return this.epochs.entries();
+  }
+
+  // ---- High watermark ------------------------------------------------------------------------
+
+  /**
+   * Sets the high watermark (the replication layer's call). It may move back (a follower takes
+   * its leader's), but must stay within [logStartOffset, durableEndOffset].
+   */
+  setHighWatermark(offset: number): void {
+    assert(Number.isSafeInteger(offset), `${this.name}: high watermark is an integer`);
+    assert(offset >= this.startOffset, `${this.name}: high watermark ${offset} below log start`);
+    assert(offset <= this.durableEnd, `${this.name}: high watermark ${offset} past durable end`);
+    if (offset === this.hw) return;
+    this.hw = offset;
+    this.scheduleNotify();
+  }
+
+  /** Whether completed writes move the high watermark (true on a single node). */
+  setHighWatermarkFollowsDurableEnd(follows: boolean): void {
+    this.followsDurableEnd = follows;
+    if (follows) this.setHighWatermark(this.durableEnd);
+  }
+
+  /**
+   * Calls `listener` (with the new high watermark) after it advances, and after deleteBefore,
+   * truncateTo and deletePartition so waiters re-check. Listeners run from a microtask, never
+   * inside the commit path; one that throws is logged. Returns the unsubscribe function.
+   */
+  onHighWatermark(listener: HighWatermarkListener): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  private scheduleNotify(): void {
+    if (this.isNotifyScheduled || this.listeners.size === 0) return;
+    this.isNotifyScheduled = true;
+    queueMicrotask(() => this.notify());
+  }
+
+  private notify(): void {
+    this.isNotifyScheduled = false;
+    const highWatermark = this.hw;
+    for (const listener of this.listeners) {
+      try {
+        listener(highWatermark);
+      } catch (error) {
+        this.context.logger.error(
+          { err: error, partition: this.name },
+          'high watermark listener threw',
+        );
+      }
+    }
+  }
+
+  // ---- Maintenance: deleteBefore, truncateTo, delete -----------------------------------------
+
+  /**
+   * Advances the log start offset to `offset` (DeleteRecords, retention) and removes the batches
+   * that end before it. `offset` must be <= highWatermark, else OFFSET_OUT_OF_RANGE; an offset at
+   * or below the current start changes nothing. Resolves with the new log start offset once
+   * durable. Batches go in steps of limits.logMaintenanceBatchesMax, each one atomic with the
+   * state, so a crash midway leaves only unreachable batches that recovery removes.
+   */
+  deleteBefore(offset: number): Promise<number> {
+    assert(Number.isSafeInteger(offset) && offset >= 0, `${this.name}: deleteBefore offset >= 0`);
+    return this.exclusive(async () => {
+      this.assertLive();
+      if (offset > this.hw) {
+        throw new BrokerError(
+          'OFFSET_OUT_OF_RANGE',
+          `cannot delete before ${offset}: ${this.name} is committed up to ${this.hw} (log start ${this.startOffset})`,
+        );
+      }
+      if (offset <= this.startOffset) return this.startOffset;
+      this.startOffset = offset;
+      const change = this.epochs.truncateFromStart(offset);
+      const ops: LogWriteOp[] = [];
+      for (const epoch of change.removedEpochs)
+        ops.push({ type: 'del', key: this.keys.epoch(epoch) });
+      if (change.moved !== null) {
+        ops.push({
+          type: 'put',
+          key: this.keys.epoch(change.moved.epoch),
+          value: encodeOffset(change.moved.startOffset),
+        });
+      }
+      const durable = this.commitOps(ops, true);
+      this.scheduleNotify();
+      await durable;
+      await this.removeHead();
+      return this.startOffset;
+    });
+  }
+
+  /** Removes stored batches that end before the log start, then old time-index entries. */
+  private async removeHead(): Promise<void> {
+    // Each round removes at least one batch or stops, so the loop ends.
+    for (;;) {
+      this.assertLive();
+      const start = this.startOffset;
+      const summaries = await this.summaries(
+        { gte: this.keys.batches.gte, lt: this.keys.batch(start) },
+        false,
+        MAINTENANCE_BATCHES,
+      );
+      const ops: LogWriteOp[] = [];
+      let freedBytes = 0;
+      for (const summary of summaries) {
+        if (summary.lastOffset >= start) break;
+        ops.push({ type: 'del', key: this.keys.batch(summary.baseOffset) });
+        freedBytes += summary.byteLength;
+      }
+      if (ops.length === 0) break;
+      this.bytes -= freedBytes;
+      assert(this.bytes >= 0, `${this.name}: sizeBytes stays >= 0`);
+      await this.commitOps(ops, true);
+      if (ops.length < MAINTENANCE_BATCHES) break;
+    }
+    await this.trimTimeIndexHead();
+  }
+
+  /**
+   * Deletes time-index entries for batches before the log start, keeping the last of them: a
+   * lookup whose first entry >= t points before the start must then scan from the start (see
+   * offsetForTimestamp), and only that kept entry tells it so.
+   */
+  private async trimTimeIndexHead(): Promise<void> {
+    for (;;) {
+      this.assertLive();
+      const entries = await this.entries(this.keys.times, false, MAINTENANCE_BATCHES);
+      let below = 0;
+      while (below < entries.length && decodeOffset(entries[below]![1]) < this.startOffset) below++;
+      if (below <= 1) return;
+      const ops: LogWriteOp[] = [];
+      for (let i = 0; i < below - 1; i++) ops.push({ type: 'del', key: entries[i]![0] });
+      await this.commitOps(ops, false);
+      if (below < entries.length) return;
+    }
+  }
+
+  /**
+   * Removes every batch from the one holding `offset` on, and the epoch-cache and time-index
+   * entries past the new end; returns the new logEndOffset (the base of that batch, or `offset`
+   * at a boundary). A no-op at or past the end. The caller must have no append pending for the
+   * partition (asserted). The high watermark drops to the new end if above it. Batches go from
+   * the tail in steps, each atomic, so a crash midway leaves a shorter, gap-free log.
+   */
+  truncateTo(offset: number): Promise<number> {
+    assert(Number.isSafeInteger(offset) && offset >= 0, `${this.name}: truncateTo offset >= 0`);
+    assert(this.pendingAppends === 0, `${this.name}: truncateTo with appends pending`);
+    return this.exclusive(async () => {
+      this.assertLive();
+      assert(this.pendingAppends === 0, `${this.name}: truncateTo with appends pending`);
+      if (offset >= this.endOffset) return this.endOffset;
+      this.isTruncating = true;
+      try {
+        const base = await this.baseOfBatchAtOrBefore(offset);
+        const newEnd = base === null ? offset : base;
+        this.endOffset = newEnd;
+        this.durableEnd = newEnd;
+        if (this.hw > newEnd) this.hw = newEnd;
+        if (this.startOffset > newEnd) {
+          // Below the log start: the log empties and restarts at newEnd. Until the last step,
+          // the stored start stays put, so a crash midway cannot expose deleted records.
+          this.stateStartOffset = this.startOffset;
+          this.startOffset = newEnd;
+        }
+        const removedEpochs = this.epochs.truncateFromEnd(newEnd);
+        this.scheduleNotify();
+        await this.removeTail(newEnd, removedEpochs);
+        this.maxTimestampSoFar = await this.lastTimeIndexTimestamp();
+        return newEnd;
+      } finally {
+        this.isTruncating = false;
+      }
+    });
+  }
+
+  /**
+   * Deletes batches at or after `newEnd`, newest first. Each step also deletes the epoch and
+   * time-index entries that start within its batches, so every prefix a crash can leave is
+   * consistent. `removedEpochs` is newest first, as truncateFromEnd returns it.
+   */
+  private async removeTail(newEnd: number, removedEpochs: EpochEntry[]): Promise<void> {
+    let epochIndex = 0;
+    // Each round removes at least one batch, or is the last.
+    for (;;) {
+      this.assertLive();
+      const range = { gte: this.keys.batch(newEnd), lt: this.keys.batches.lt };
+      const summaries = await this.summaries(range, true, MAINTENANCE_BATCHES);
+      const ops: LogWriteOp[] = [];
+      let stepStart = newEnd;
+      for (const summary of summaries) {
+        ops.push({ type: 'del', key: this.keys.batch(summary.baseOffset) });
+        this.bytes -= summary.byteLength;
+        stepStart = summary.baseOffset;
+      }
+      assert(this.bytes >= 0, `${this.name}: sizeBytes stays >= 0`);
+      while (
+        epochIndex < removedEpochs.length &&
+        removedEpochs[epochIndex]!.startOffset >= stepStart
+      ) {
+        ops.push({ type: 'del', key: this.keys.epoch(removedEpochs[epochIndex]!.epoch) });
+        epochIndex++;
+      }
+      // At most one time-index entry per batch, so one more than a step can never be needed.
+      const times = await this.entries(this.keys.times, true, MAINTENANCE_BATCHES + 1);
+      for (const [key, value] of times) {
+        if (decodeOffset(value) < stepStart) break;
+        ops.push({ type: 'del', key });
+      }
+      if (summaries.length === 0) this.stateStartOffset = null;
+      await this.commitOps(ops, true);
+      if (summaries.length === 0) return;
+    }
+  }
+
+  /**
+   * Forgets the partition: later calls fail with UNKNOWN_TOPIC_OR_PARTITION, then, after pending
+   * writes and maintenance finish, the state key is deleted through the commit queue (that alone
+   * makes the partition gone for a restart) and the four key spaces are cleared.
+   * @internal Called by LogManager.deletePartition.
+   */
+  async delete(): Promise<void> {
+    this.isDeleted = true;
+    this.scheduleNotify();
+    await this.exclusive(async () => {
+      await this.idle();
+      await this.commitOps([], true);
+      for (const range of this.keys.allRanges()) {
+        await this.context.db.clear({ gte: range.gte, lt: range.lt });
+      }
+    });
+    this.scheduleNotify();
+  }
+
+  // ---- Time index ----------------------------------------------------------------------------
+
+  /**
+   * The first record at or after `timestampMs` within [logStartOffset, highWatermark), with its
+   * timestamp and its batch's leader epoch, or null when there is none. The time index gives the
+   * first batch whose running maximum timestamp reached `timestampMs`; every earlier batch is
+   * older, so the record is in it. When that batch is before the log start, the batches from the
+   * start are scanned instead.
+   */
+  async offsetForTimestamp(timestampMs: number): Promise<TimestampOffset | null> {
+    this.assertLive();
+    assert(Number.isSafeInteger(timestampMs), `${this.name}: timestamp is an integer`);
+    const found = await this.context.db
+      .iterator({
+        gte: this.keys.time(timestampMs),
+        lt: this.keys.times.lt,
+        limit: 1,
+        fillCache: false,
+      })
+      .all();
+    if (found.length === 0) return null;
+    const indexedBase = decodeOffset(found[0]![1]);
+    const from = Math.max(indexedBase, this.startOffset);
+    // Bounded: each round moves `cursor` past at least one batch, and the scan ends at the HW.
+    for (let cursor = from; cursor < this.hw;) {
+      const batches = await this.readCommitted(cursor);
+      if (batches.length === 0) return null;
+      for (const batch of batches) {
+        const hit = await this.firstRecordAtOrAfter(batch, timestampMs, cursor);
+        if (hit !== null) return hit.offset < this.hw ? hit : null;
+        cursor = RecordBatch.of(batch).nextOffset;
+      }
+    }
+    return null;
+  }
+
+  /** Committed batches from the one holding `offset`, checked; empty once out of range. */
+  private async readCommitted(offset: number): Promise<Buffer[]> {
+    try {
+      const result = await this.read(offset, limits.fetchPartitionBytesDefault);
+      return result.batches;
+    } catch (error) {
+      if (error instanceof BrokerError && error.code === 'OFFSET_OUT_OF_RANGE') return [];
+      throw error;
+    }
+  }
+
+  private async firstRecordAtOrAfter(
+    batch: Buffer,
+    timestampMs: number,
+    fromOffset: number,
+  ): Promise<TimestampOffset | null> {
+    const header = RecordBatch.of(batch);
+    if (header.maxTimestamp < timestampMs) return null;
+    const leaderEpoch = header.leaderEpoch;
+    if (header.timestampType === TimestampType.LOG_APPEND_TIME) {
+      // Every record carries the append time, the batch's maxTimestamp.
+      return {
+        offset: Math.max(header.baseOffset, fromOffset),
+        timestampMs: header.maxTimestamp,
+        leaderEpoch,
+      };
+    }
+    // A control-plane lookup (ListOffsets): decoding one batch's records is fine here.
+    const records = await decodeRecords(batch);
+    for (const record of records) {
+      if (record.offset >= fromOffset && record.timestampMs >= timestampMs) {
+        return { offset: record.offset, timestampMs: record.timestampMs, leaderEpoch };
+      }
+    }
+    return null;
+  }
+
+  private async lastTimeIndexTimestamp(): Promise<number> {
+    const last = await this.context.db
+      .keys({
+        gte: this.keys.times.gte,
+        lt: this.keys.times.lt,
+        reverse: true,
+        limit: 1,
+        fillCache: false,
+      })
+      .all();
+    return last.length === 0 ? -Infinity : timeKeyTimestamp(last[0]!);
+  }
+
+  // ---- Retention support ---------------------------------------------------------------------
+
+  /**
+   * Header summaries of up to `maxBatches` stored batches, from the one holding `fromOffset`
+   * (or the first after it), in offset order. Reads whole values (LevelDB has no partial read)
+   * but keeps only the summaries.
+   */
+  async batchSummaries(fromOffset: number, maxBatches: number): Promise<BatchSummary[]> {
+    this.assertLive();
+    assert(maxBatches >= 1 && maxBatches <= MAINTENANCE_BATCHES, `${this.name}: summary count`);
+    let base = await this.baseOfBatchAtOrBefore(fromOffset);
+    if (base === null) base = fromOffset;
+    return this.summaries(
+      { gte: this.keys.batch(base), lt: this.keys.batches.lt },
+      false,
+      maxBatches,
+    );
+  }
+
+  // ---- Helpers -------------------------------------------------------------------------------
+
+  /** Summaries of stored batches in a key range; checks the key against the header. */
+  private async summaries(
+    range: { gte: Buffer; lt: Buffer },
+    reverse: boolean,
+    limit: number,
+  ): Promise<BatchSummary[]> {
+    const summaries: BatchSummary[] = [];
+    const iterator = this.context.db.iterator({
+      gte: range.gte,
+      lt: range.lt,
+      reverse,
+      limit,
+      fillCache: false,
+      highWaterMarkBytes: limits.batchBytesMax,
+    });
+    try {
+      // Bounded by the iterator's limit.
+      for (let entry = await iterator.next(); entry !== undefined; entry = await iterator.next()) {
+        const [key, batch] = entry;
+        const header = RecordBatch.of(batch);
+        const keyOffset = batchKeyOffset(key);
+        if (
+          batch.length < BATCH_HEADER_BYTES ||
+          batch.readInt32BE(0) !== batch.length - 4 ||
+          header.baseOffset !== keyOffset
+        ) {
+          throw this.context.fault(
+            new Error(`${this.name}: stored batch ${keyOffset} has a bad header`),
+            {
+              topicId: this.topicId,
+              partition: this.partition,
+              baseOffset: keyOffset,
+            },
+          );
+        }
+        summaries.push({
+          baseOffset: keyOffset,
+          lastOffset: header.lastOffset,
+          maxTimestamp: header.maxTimestamp,
+          byteLength: batch.length,
+        });
+      }
+    } finally {
+      await iterator.close();
+    }
+    return summaries;
+  }
+
+  private entries(
+    range: KeyRange,
+    reverse: boolean,
+    limit: number,
+  ): Promise<Array<[Buffer, Buffer]>> {
+    return this.context.db
+      .iterator({ gte: range.gte, lt: range.lt, reverse, limit, fillCache: false })
+      .all();
+  }
+
+  /**
+   * Queues `ops` (and the state record when `stateChanged`) as one atomic part of the next
+   * write; resolves once it is done. Call it in the same synchronous run as the in-memory change
+   * the ops persist, so the state record always matches memory at the time of the write.
+   */
+  private commitOps(ops: LogWriteOp[], stateChanged: boolean): Promise<void> {
+    const commit = this.context.commit;
+    for (const op of ops) commit.push(op);
+    if (stateChanged) commit.markDirty(this);
+    return new Promise<void>((resolve, reject) => {
+      this.pendingCommits++;
+      commit.onNextWrite({
+        onDurable: () => {
+          this.commitDone();
+          resolve();
+        },
+        onFailed: (error) => {
+          this.commitDone();
+          reject(error);
+        },
+      });
+    });
+  }
+
+  private commitDone(): void {
+    this.pendingCommits--;
+    assert(this.pendingCommits >= 0, `${this.name}: pending commits >= 0`);
+    this.maybeIdle();
+  }
+
+  private maybeIdle(): void {
+    if (this.pendingCommits > 0 || this.pendingAppends > 0 || this.idleWaiters.length === 0) {
+      return;
+    }
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** Resolves when none of this partition's writes are queued or in flight. */
+  private idle(): Promise<void> {
+    if (this.pendingCommits === 0 && this.pendingAppends === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idleWaiters.push(resolve)).then(() => this.idle());
+  }
+
+  /**
+   * Resolves when the maintenance running now and every write queued now are done.
+   * @internal For LogManager.close.
+   */
+  settle(): Promise<void> {
+    return this.exclusive(() => this.idle());
+  }
+
+  /** Runs `task` after every earlier maintenance task of this partition, failed or not. */
+  private exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.maintenance.then(task, task);
+    this.maintenance = run.catch(() => undefined);
+    return run;
+  }
+
+  private assertLive(): void {
+    if (this.isDeleted) throw this.unknownPartition();
+  }
+
+  private unknownPartition(): BrokerError {
+    return new BrokerError(
+      'UNKNOWN_TOPIC_OR_PARTITION',
+      `partition ${this.name} was deleted from this node`,
+    );
+  }
+
+  // ---- Recovery ------------------------------------------------------------------------------
+
+  /**
+   * Opens a partition found under key space 0x11: the log end offset from a reverse seek on its
+   * batches (the last batch is checked, and its key must equal its baseOffset), the epoch cache
+   * and the running maximum timestamp; then removes any batches a crash left before the log
+   * start. Throws (after the fatal handler) when stored data fails its checks.
+   */
+  static async recover(
+    context: LogContext,
+    topicId: string,
+    partition: number,
+    state: { logStartOffset: number; sizeBytes: number },
+    highWatermarkFollowsDurableEnd: boolean,
+  ): Promise<PartitionLog> {
+    const keys = new PartitionKeys(topicId, partition);
+    const db = context.db;
+    const last = await db
+      .iterator({
+        gte: keys.batches.gte,
+        lt: keys.batches.lt,
+        reverse: true,
+        limit: 1,
+        fillCache: false,
+      })
+      .all();
+    let logEndOffset = state.logStartOffset;
+    if (last.length > 0) {
+      const [key, batch] = last[0]!;
+      const check = checkBatchHeader(batch);
+      const keyOffset = batchKeyOffset(key);
+      if (!check.ok || RecordBatch.of(batch).baseOffset !== keyOffset) {
+        const reason = check.ok ? 'its baseOffset differs from its key' : check.reason;
+        throw context.fault(
+          new Error(`${topicId}-${partition}: last batch ${keyOffset} is bad: ${reason}`),
+          {
+            topicId,
+            partition,
+          },
+        );
+      }
+      logEndOffset = Math.max(logEndOffset, RecordBatch.of(batch).nextOffset);
+    }
+    const epochs = await loadEpochs(context, keys, logEndOffset, `${topicId}-${partition}`);
+    const times = await db
+      .keys({ gte: keys.times.gte, lt: keys.times.lt, reverse: true, limit: 1, fillCache: false })
+      .all();
+    const log = new PartitionLog(context, topicId, partition, {
+      logStartOffset: state.logStartOffset,
+      logEndOffset,
+      sizeBytes: state.sizeBytes,
+      epochs,
+      maxTimestampSoFar: times.length === 0 ? -Infinity : timeKeyTimestamp(times[0]!),
+      highWatermarkFollowsDurableEnd,
+    });
+    await log.exclusive(() => log.removeHead());
+    return log;
+  }
+
+  /** A new, empty partition; resolves once its state record is durable. */
+  static async create(
+    context: LogContext,
+    topicId: string,
+    partition: number,
+    highWatermarkFollowsDurableEnd: boolean,
+  ): Promise<PartitionLog> {
+    const log = new PartitionLog(context, topicId, partition, {
+      logStartOffset: 0,
+      logEndOffset: 0,
+      sizeBytes: 0,
+      epochs: new LeaderEpochCache(),
+      maxTimestampSoFar: -Infinity,
+      highWatermarkFollowsDurableEnd,
+    });
+    await log.commitOps([], true);
+    return log;
+  }
+}
+
+async function loadEpochs(
+  context: LogContext,
+  keys: PartitionKeys,
+  logEndOffset: number,
+  name: string,
+): Promise<LeaderEpochCache> {
+  const epochs = new LeaderEpochCache();
+  let gte = keys.epochs.gte;
+  // Chunked so a long epoch history never sits in one array; ends when a chunk comes back short.
+  for (;;) {
+    const chunk = await context.db
+      .iterator({ gte, lt: keys.epochs.lt, limit: MAINTENANCE_BATCHES, fillCache: false })
+      .all();
+    for (const [key, value] of chunk) {
+      const epoch = epochKeyEpoch(key);
+      const startOffset = decodeOffset(value);
+      const isOrdered = epoch > epochs.latestEpoch() && startOffset > epochs.latestStartOffset();
+      if (startOffset > logEndOffset || !isOrdered) {
+        throw context.fault(
+          new Error(
+            `${name}: epoch entry ${epoch}@${startOffset} is inconsistent with end ${logEndOffset}`,
+          ),
+          { name },
+        );
+      }
+      epochs.load(epoch, startOffset);
+    }
+    if (chunk.length < MAINTENANCE_BATCHES) return epochs;
+    gte = keys.epoch(epochKeyEpoch(chunk[chunk.length - 1]![0]) + 1);
+  }
+}

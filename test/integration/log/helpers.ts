@@ -1,0 +1,112 @@
+/**
+ * Shared fixtures for the log's integration tests: a real LevelDB in a fresh temp dir, a
+ * LogManager over it with a fatal handler that records instead of exiting, and batches built
+ * with the codec's encodeBatch.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import { ClassicLevel } from 'classic-level';
+import { encodeBatch } from '../../../src/codec/index.js';
+import { LogManager, type LogManagerConfig } from '../../../src/log/index.js';
+
+export type Db = ClassicLevel<Buffer, Buffer>;
+
+export interface TestStore {
+  readonly dir: string;
+  db: Db;
+  manager: LogManager;
+  readonly faults: Error[];
+  /** Number of db.batch calls, and the ops of each. */
+  readonly writes: { sync: boolean; ops: number; batchPuts: number }[];
+  config: Partial<LogManagerConfig>;
+  reopen(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openDb(dir: string): Promise<Db> {
+  const db = new ClassicLevel<Buffer, Buffer>(dir, {
+    keyEncoding: 'buffer',
+    valueEncoding: 'buffer',
+  });
+  await db.open();
+  return db;
+}
+
+/** Wraps db.batch to count writes (the LogManager calls it through the db object). */
+function countWrites(db: Db, writes: TestStore['writes']): void {
+  const original = db.batch.bind(db) as (
+    ops: unknown[],
+    options: { sync: boolean },
+  ) => Promise<void>;
+  (db as unknown as { batch: unknown }).batch = (
+    ops: { key: Buffer }[],
+    options: { sync: boolean },
+  ) => {
+    let batchPuts = 0;
+    for (const op of ops) if (op.key[0] === 0x10) batchPuts++;
+    writes.push({ sync: options.sync, ops: ops.length, batchPuts });
+    return original(ops, options);
+  };
+}
+
+export async function openStore(config: Partial<LogManagerConfig> = {}): Promise<TestStore> {
+  const dir = await mkdtemp(os.tmpdir() + '/brook-');
+  const faults: Error[] = [];
+  const writes: TestStore['writes'] = [];
+  const managerConfig = (): LogManagerConfig => ({
+    fsync: 'always',
+    fsyncIntervalMs: 1_000,
+    logger: { info() {}, error() {} },
+    onFatal: (error) => faults.push(error),
+    ...store.config,
+  });
+  const store: TestStore = {
+    dir,
+    db: undefined as unknown as Db,
+    manager: undefined as unknown as LogManager,
+    faults,
+    writes,
+    config,
+    async reopen() {
+      await store.manager.close();
+      await store.db.close();
+      store.db = await openDb(dir);
+      countWrites(store.db, writes);
+      store.manager = await LogManager.open(store.db, managerConfig());
+    },
+    async close() {
+      await store.manager.close();
+      await store.db.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  store.db = await openDb(dir);
+  countWrites(store.db, writes);
+  store.manager = await LogManager.open(store.db, managerConfig());
+  return store;
+}
+
+/** A batch of `count` records with values `${tag}-${i}` and the given timestamps. */
+export function makeBatch(count: number, tag = 'v', timestampsMs?: number[]): Promise<Buffer> {
+  const records = [];
+  for (let i = 0; i < count; i++) {
+    records.push({
+      key: null,
+      value: Buffer.from(`${tag}-${i}`),
+      timestampMs: timestampsMs?.[i] ?? 1_700_000_000_000 + i,
+      headers: [],
+    });
+  }
+  return encodeBatch(records);
+}
+
+export function newTopicId(): string {
+  return randomUUID();
+}
+
+/** Every key in the db, as hex, for "nothing left behind" checks. */
+export async function allKeys(db: Db): Promise<string[]> {
+  const keys = await db.keys({ limit: 100_000 }).all();
+  return keys.map((key) => key.toString('hex'));
+}
