@@ -1,0 +1,467 @@
+/**
+ * The admin client: topics, partitions, configs, record deletion, cluster description, metadata
+ * and offsets. Calls go to any reachable broker (the cluster routes them to the controller);
+ * listOffsets goes to partition leaders.
+ *
+ * Batch calls with an empty list resolve [] without a call. Errors come in two kinds. Each item of a batch call (a topic, a resource, a partition) has its
+ * own outcome: such calls resolve with one result per item, in request order, and a failed item
+ * carries `error` (a BrokerError with the Kafka code) instead of making the whole call throw.
+ * When the call fails as a whole (no broker reachable, a malformed request) the promise rejects
+ * with a ClientError. Whole-call failures that are retriable are retried within `retries`; a
+ * retried create can then report TOPIC_ALREADY_EXISTS for a topic the first attempt created.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { BrokerError } from '../errors/index.js';
+import type {
+  AdminClient,
+  AlterConfigsResponse__Output,
+  ConfigSource__Output,
+  CreatePartitionsResponse__Output,
+  CreateTopicsResponse__Output,
+  DeleteRecordsResponse__Output,
+  DeleteTopicsResponse__Output,
+  DescribeClusterResponse__Output,
+  DescribeConfigsResponse__Output,
+  NewTopic,
+  TopicResult__Output,
+} from '../proto/index.js';
+import {
+  brokerErrorOf,
+  callUnary,
+  isRetriable,
+  parseBootstrap,
+  ConnectionPool,
+  type ClientError,
+  type UnaryCallback,
+} from './connection.js';
+import { listOffsets, type ListOffsetsQuery, type ListOffsetsResult } from './list-offsets.js';
+import { MetadataCache, brokerAddress } from './metadata-cache.js';
+import { checkInteger, checkRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
+
+export interface AdminOptions {
+  /** Brokers to talk to: `host:port`, a list, or one comma-separated string. */
+  readonly bootstrap: string | readonly string[];
+  /** Deadline of one call, in ms (default 30000). */
+  readonly requestTimeoutMs?: number;
+  /** Retries of a call that failed retriably as a whole (default 5). */
+  readonly retries?: number;
+  /** First backoff between retries, in ms (default 100). */
+  readonly retryBackoffMsMin?: number;
+  /** Largest backoff between retries, in ms (default 1000). */
+  readonly retryBackoffMsMax?: number;
+}
+
+/** A topic to create. Unset counts use the broker's defaults. */
+export interface NewTopicSpec {
+  readonly name: string;
+  readonly partitions?: number;
+  readonly replicationFactor?: number;
+  /** Topic configs, e.g. `{ 'retention.ms': '86400000' }`. */
+  readonly configs?: Readonly<Record<string, string>>;
+}
+
+export interface CreateTopicResult {
+  readonly name: string;
+  /** Id of the new topic; empty with validateOnly or on error. */
+  readonly topicId: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly error?: BrokerError;
+}
+
+/** The outcome for one named topic. */
+export interface TopicOutcome {
+  readonly name: string;
+  readonly error?: BrokerError;
+}
+
+export type ResourceType = 'topic' | 'broker';
+
+/** A topic (by name) or a broker (by node id; empty for the answering node). */
+export interface ConfigResource {
+  readonly type: ResourceType;
+  readonly name: string;
+}
+
+/** Where a config value comes from. */
+export type ConfigSource = 'topic' | 'static' | 'default' | 'unknown';
+
+export interface ConfigEntry {
+  readonly name: string;
+  readonly value: string;
+  readonly source: ConfigSource;
+  readonly readOnly: boolean;
+  readonly documentation: string;
+}
+
+export interface DescribeConfigsResult extends ConfigResource {
+  readonly entries: readonly ConfigEntry[];
+  readonly error?: BrokerError;
+}
+
+/** One config change: set `name` to `value`, or delete the topic's own value. */
+export interface AlterConfigOp {
+  readonly name: string;
+  readonly value?: string;
+  readonly op: 'set' | 'delete';
+}
+
+export interface AlterConfigsResource extends ConfigResource {
+  /** Applied together or not at all. */
+  readonly ops: readonly AlterConfigOp[];
+}
+
+export interface AlterConfigsResult extends ConfigResource {
+  readonly error?: BrokerError;
+}
+
+export interface DeleteRecordsQuery {
+  readonly topic: string;
+  readonly partition: number;
+  /** New log start offset; -1 deletes everything committed. */
+  readonly offset: number;
+}
+
+export interface DeleteRecordsResult {
+  readonly topic: string;
+  readonly partition: number;
+  /** The log start offset after the call; -1 on error. */
+  readonly lowWatermark: number;
+  readonly error?: BrokerError;
+}
+
+export interface BrokerDescription {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+  /** `host:port`. */
+  readonly address: string;
+  readonly rack: string;
+}
+
+export interface ClusterDescription {
+  readonly clusterId: string;
+  readonly controllerId: number;
+  readonly brokers: readonly (BrokerDescription & { readonly fenced: boolean })[];
+}
+
+export interface PartitionDescription {
+  readonly partition: number;
+  /** Node id of the leader, -1 when none. */
+  readonly leaderId: number;
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly error?: BrokerError;
+}
+
+export interface TopicDescription {
+  readonly name: string;
+  readonly topicId: string;
+  readonly isInternal: boolean;
+  readonly partitions: readonly PartitionDescription[];
+  /** UNKNOWN_TOPIC_OR_PARTITION for a named topic that does not exist. */
+  readonly error?: BrokerError;
+}
+
+export interface ClusterMetadata {
+  readonly clusterId: string;
+  readonly controllerId: number;
+  readonly brokers: readonly BrokerDescription[];
+  readonly topics: readonly TopicDescription[];
+}
+
+const RESOURCE_TYPES = { topic: 'TOPIC', broker: 'BROKER' } as const;
+const CONFIG_SOURCES: Record<ConfigSource__Output, ConfigSource> = {
+  CONFIG_SOURCE_UNSPECIFIED: 'unknown',
+  TOPIC_CONFIG: 'topic',
+  STATIC_BROKER_CONFIG: 'static',
+  DEFAULT_CONFIG: 'default',
+};
+
+/** Adds `error` to `base` only when there is one (exactOptionalPropertyTypes forbids undefined). */
+function withError<T extends object>(
+  base: T,
+  error: BrokerError | null,
+): T & { error?: BrokerError } {
+  return error === null ? base : { ...base, error };
+}
+
+function resourceTypeOf(type: string): ResourceType {
+  return type === 'BROKER' ? 'broker' : 'topic';
+}
+
+/** Administration of a Brook cluster. Create one per application and close() it when done. */
+export class Admin {
+  private readonly pool = new ConnectionPool();
+  private readonly metadataCache: MetadataCache;
+  private readonly retry: RetryPolicy;
+  private readonly requestTimeoutMs: number;
+
+  constructor(options: AdminOptions) {
+    const bootstrap = parseBootstrap(options.bootstrap);
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.retry = {
+      retries: options.retries ?? 5,
+      retryBackoffMsMin: options.retryBackoffMsMin ?? 100,
+      retryBackoffMsMax: options.retryBackoffMsMax ?? 1_000,
+    };
+    checkRetryPolicy(this.retry);
+    checkInteger('requestTimeoutMs', this.requestTimeoutMs, 1, 300_000);
+    this.metadataCache = new MetadataCache(this.pool, bootstrap, {
+      requestTimeoutMs: this.requestTimeoutMs,
+      metadataMaxAgeMs: 0,
+    });
+  }
+
+  /** Creates topics; each gets its own result (e.g. TOPIC_ALREADY_EXISTS, INVALID_CONFIG). */
+  async createTopics(
+    topics: readonly NewTopicSpec[],
+    options: { readonly validateOnly?: boolean } = {},
+  ): Promise<CreateTopicResult[]> {
+    if (topics.length === 0) return [];
+    const request = {
+      topics: topics.map((topic) => {
+        const wire: NewTopic = { name: topic.name, configs: { ...topic.configs } };
+        if (topic.partitions !== undefined) wire.partitions = topic.partitions;
+        if (topic.replicationFactor !== undefined) {
+          wire.replicationFactor = topic.replicationFactor;
+        }
+        return wire;
+      }),
+      validateOnly: options.validateOnly ?? false,
+    };
+    const response = await this.call<CreateTopicsResponse__Output>((client, o, cb) =>
+      client.createTopics(request, o, cb),
+    );
+    return response.results.map((result) =>
+      withError(
+        {
+          name: result.name,
+          topicId: result.topicId,
+          partitions: result.partitions,
+          replicationFactor: result.replicationFactor,
+        },
+        brokerErrorOf(result.errorCode, result.errorMessage),
+      ),
+    );
+  }
+
+  /** Deletes topics and their data; each name gets its own outcome. */
+  async deleteTopics(names: readonly string[]): Promise<TopicOutcome[]> {
+    if (names.length === 0) return [];
+    const response = await this.call<DeleteTopicsResponse__Output>((client, o, cb) =>
+      client.deleteTopics({ names: [...names] }, o, cb),
+    );
+    return response.results.map(topicOutcome);
+  }
+
+  /** Grows topics to `count` partitions in total (never shrinks). */
+  async createPartitions(
+    topics: readonly { readonly name: string; readonly count: number }[],
+    options: { readonly validateOnly?: boolean } = {},
+  ): Promise<TopicOutcome[]> {
+    if (topics.length === 0) return [];
+    const request = {
+      topics: topics.map(({ name, count }) => ({ name, count })),
+      validateOnly: options.validateOnly ?? false,
+    };
+    const response = await this.call<CreatePartitionsResponse__Output>((client, o, cb) =>
+      client.createPartitions(request, o, cb),
+    );
+    return response.results.map(topicOutcome);
+  }
+
+  /** Every config of each resource, with its effective value and source. */
+  async describeConfigs(resources: readonly ConfigResource[]): Promise<DescribeConfigsResult[]> {
+    if (resources.length === 0) return [];
+    const request = {
+      resources: resources.map((r) => ({ type: RESOURCE_TYPES[r.type], name: r.name })),
+    };
+    const response = await this.call<DescribeConfigsResponse__Output>((client, o, cb) =>
+      client.describeConfigs(request, o, cb),
+    );
+    return response.results.map((result, i) =>
+      withError(
+        {
+          type: result.resource
+            ? resourceTypeOf(result.resource.type)
+            : (resources[i]?.type ?? 'topic'),
+          name: result.resource?.name ?? resources[i]?.name ?? '',
+          entries: result.entries.map((entry) => ({
+            name: entry.name,
+            value: entry.value,
+            source: CONFIG_SOURCES[entry.source] ?? 'unknown',
+            readOnly: entry.readOnly,
+            documentation: entry.documentation,
+          })),
+        },
+        brokerErrorOf(result.errorCode, result.errorMessage),
+      ),
+    );
+  }
+
+  /** Sets or deletes config entries (incremental); the ops of one resource apply atomically. */
+  async alterConfigs(
+    resources: readonly AlterConfigsResource[],
+    options: { readonly validateOnly?: boolean } = {},
+  ): Promise<AlterConfigsResult[]> {
+    if (resources.length === 0) return [];
+    const request = {
+      resources: resources.map((r) => ({
+        resource: { type: RESOURCE_TYPES[r.type], name: r.name },
+        ops: r.ops.map((op) => ({
+          name: op.name,
+          value: op.value ?? '',
+          op: op.op === 'delete' ? ('DELETE' as const) : ('SET' as const),
+        })),
+      })),
+      validateOnly: options.validateOnly ?? false,
+    };
+    const response = await this.call<AlterConfigsResponse__Output>((client, o, cb) =>
+      client.alterConfigs(request, o, cb),
+    );
+    return response.results.map((result, i) =>
+      withError(
+        {
+          type: result.resource
+            ? resourceTypeOf(result.resource.type)
+            : (resources[i]?.type ?? 'topic'),
+          name: result.resource?.name ?? resources[i]?.name ?? '',
+        },
+        brokerErrorOf(result.errorCode, result.errorMessage),
+      ),
+    );
+  }
+
+  /** Moves log start offsets forward, deleting the records before them. */
+  async deleteRecords(partitions: readonly DeleteRecordsQuery[]): Promise<DeleteRecordsResult[]> {
+    if (partitions.length === 0) return [];
+    const request = {
+      partitions: partitions.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+    };
+    const response = await this.call<DeleteRecordsResponse__Output>((client, o, cb) =>
+      client.deleteRecords(request, o, cb),
+    );
+    return response.results.map((result) => {
+      const error = brokerErrorOf(result.errorCode, result.errorMessage);
+      return withError(
+        {
+          topic: result.topic,
+          partition: result.partition,
+          lowWatermark: error === null ? result.lowWatermark : -1,
+        },
+        error,
+      );
+    });
+  }
+
+  /** Cluster id, active controller and every registered broker with its fenced state. */
+  async describeCluster(): Promise<ClusterDescription> {
+    const response = await this.call<DescribeClusterResponse__Output>((client, o, cb) =>
+      client.describeCluster({}, o, cb),
+    );
+    return {
+      clusterId: response.clusterId,
+      controllerId: response.controllerId,
+      brokers: response.brokers.map((broker) => ({
+        nodeId: broker.nodeId,
+        host: broker.host,
+        port: broker.port,
+        address: brokerAddress(broker.host, broker.port),
+        rack: broker.rack,
+        fenced: broker.fenced,
+      })),
+    };
+  }
+
+  /**
+   * Live brokers and the named topics (all topics when `topics` is omitted or empty) with their
+   * partitions. A named topic that does not exist comes back with an UNKNOWN_TOPIC_OR_PARTITION
+   * error rather than failing the call.
+   */
+  async metadata(topics: readonly string[] = []): Promise<ClusterMetadata> {
+    const response = await withRetry(() => this.metadataCache.fetch(topics), this.retry);
+    return {
+      clusterId: response.clusterId,
+      controllerId: response.controllerId,
+      brokers: response.brokers.map((broker) => ({
+        nodeId: broker.nodeId,
+        host: broker.host,
+        port: broker.port,
+        address: brokerAddress(broker.host, broker.port),
+        rack: broker.rack,
+      })),
+      topics: response.topics.map((topic) =>
+        withError(
+          {
+            name: topic.name,
+            topicId: topic.topicId,
+            isInternal: topic.isInternal,
+            partitions: topic.partitions.map((p) =>
+              withError(
+                {
+                  partition: p.partition,
+                  leaderId: p.leaderId,
+                  leaderEpoch: p.leaderEpoch,
+                  replicas: p.replicas,
+                  isr: p.isr,
+                },
+                brokerErrorOf(p.errorCode, `${topic.name}-${p.partition}`),
+              ),
+            ),
+          },
+          brokerErrorOf(topic.errorCode, `topic "${topic.name}"`),
+        ),
+      ),
+    };
+  }
+
+  /**
+   * Earliest offset, latest (the high watermark), or the first offset at or after a timestamp
+   * (-1 when no record is that recent), per partition, asked of each partition's leader.
+   */
+  listOffsets(queries: readonly ListOffsetsQuery[]): Promise<ListOffsetsResult[]> {
+    return listOffsets(this.pool, this.metadataCache, queries, this.requestTimeoutMs, this.retry);
+  }
+
+  /** Closes the channels; calls in flight fail with CANCELLED. */
+  close(): Promise<void> {
+    this.pool.close();
+    return Promise.resolve();
+  }
+
+  /**
+   * One admin call with retries: each attempt tries the known addresses in turn until one
+   * answers (a connection failure moves on to the next), and a retriable failure of the whole
+   * call is retried after a backoff.
+   */
+  private call<Response>(
+    invoke: (
+      client: AdminClient,
+      options: grpc.CallOptions,
+      callback: UnaryCallback<Response>,
+    ) => grpc.ClientUnaryCall,
+  ): Promise<Response> {
+    return withRetry(async () => {
+      let lastError: unknown = null;
+      for (const address of this.metadataCache.addresses()) {
+        try {
+          return await callUnary<Response>(address, this.requestTimeoutMs, (options, callback) =>
+            invoke(this.pool.admin(address), options, callback),
+          );
+        } catch (error: unknown) {
+          lastError = error;
+          if (!isRetriable(error)) throw error;
+        }
+      }
+      throw lastError;
+    }, this.retry);
+  }
+}
+
+function topicOutcome(result: TopicResult__Output): TopicOutcome {
+  return withError({ name: result.name }, brokerErrorOf(result.errorCode, result.errorMessage));
+}
+
+export type { ClientError, ListOffsetsQuery, ListOffsetsResult };

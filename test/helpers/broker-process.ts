@@ -1,0 +1,261 @@
+/**
+ * Real `brook server` processes for integration tests (in the spirit of nats.js's `nst`): each
+ * broker gets a free loopback port and a temporary data dir, and is stopped by its PID only.
+ * Output is captured so a failure can show what the broker said. A process-exit hook SIGKILLs any
+ * broker a test forgot, so no process outlives the test run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** bin/brook of this repository. */
+export const BROOK_BIN = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  'bin',
+  'brook',
+);
+
+const READY_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 10_000;
+const OUTPUT_CHARS_MAX = 64 * 1024;
+const READY_MARK = '"msg":"broker ready"';
+
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export interface StartBrokerOptions {
+  /** Extra `brook server` flags, e.g. ['--auto-create-topics']. */
+  readonly extraArgs?: readonly string[];
+  /** Data dir to use; default a new temp dir. cleanup() removes it either way. */
+  readonly dataDir?: string;
+  /** Extra environment for the process. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** A running (or stopped) broker process. */
+export interface BrokerProcess {
+  /** `127.0.0.1:<port>`. */
+  readonly address: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** PID of the current process (changes on restart()). */
+  readonly pid: number;
+  /** The last 64 KiB of stdout and stderr, for failure messages. */
+  output(): string;
+  /** SIGTERM, wait for exit; SIGKILL after 10 s. No-op when already stopped. */
+  stop(): Promise<void>;
+  /** Sends `signal` (default SIGKILL) and waits for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Stops the process if running and starts it again on the same port and data dir. */
+  restart(): Promise<void>;
+  /** stop(), then removes the data dir. */
+  cleanup(): Promise<void>;
+}
+
+/** A port free on 127.0.0.1 right now (the OS picks it; we release it at once). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
+    });
+  });
+}
+
+function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+class BrokerHandle implements BrokerProcess {
+  private child: ChildProcess | null = null;
+  private captured = '';
+
+  constructor(
+    readonly port: number,
+    readonly dataDir: string,
+    private readonly extraArgs: readonly string[],
+    private readonly env: Readonly<Record<string, string>>,
+  ) {}
+
+  get address(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number {
+    return this.child?.pid ?? -1;
+  }
+
+  output(): string {
+    return this.captured;
+  }
+
+  async start(): Promise<void> {
+    const args = [
+      BROOK_BIN,
+      'server',
+      '--node-id',
+      '0',
+      '--listen',
+      this.address,
+      '--data-dir',
+      this.dataDir,
+      '--log-level',
+      'info',
+      ...this.extraArgs,
+    ];
+    const child = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.env },
+    });
+    this.child = child;
+    live.add(child);
+    child.once('exit', () => live.delete(child));
+    await new Promise<void>((resolve, reject) => {
+      let stdoutText = '';
+      const timer = setTimeout(() => {
+        fail(new Error(`broker at ${this.address} not ready after ${READY_TIMEOUT_MS} ms`));
+      }, READY_TIMEOUT_MS);
+      const onExit = (code: number | null, signal: string | null): void =>
+        fail(new Error(`broker exited before ready (code ${code}, signal ${signal})`));
+      const fail = (error: Error): void => {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        child.kill('SIGKILL');
+        reject(new Error(`${error.message}\n--- broker output ---\n${this.captured}`));
+      };
+      child.once('exit', onExit);
+      child.stdout?.on('data', (chunk: Buffer) => {
+        const text = chunk.toString('utf8');
+        this.capture(text);
+        if (stdoutText.includes(READY_MARK)) return;
+        stdoutText = (stdoutText + text).slice(-OUTPUT_CHARS_MAX);
+        if (stdoutText.includes(READY_MARK)) {
+          clearTimeout(timer);
+          child.off('exit', onExit);
+          resolve();
+        }
+      });
+      child.stderr?.on('data', (chunk: Buffer) => this.capture(chunk.toString('utf8')));
+    });
+  }
+
+  private capture(text: string): void {
+    this.captured = (this.captured + text).slice(-OUTPUT_CHARS_MAX);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child === null) return;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      if (!(await waitForExit(child, STOP_TIMEOUT_MS))) {
+        child.kill('SIGKILL');
+        await waitForExit(child, STOP_TIMEOUT_MS);
+      }
+    }
+    this.child = null;
+  }
+
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (child === null) return;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill(signal);
+      await waitForExit(child, STOP_TIMEOUT_MS);
+    }
+    this.child = null;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stop();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts `brook server` on a free port and resolves once it logs "broker ready" (within 20 s,
+ * else rejects with its output). The caller must cleanup() (or stop()) it, e.g. in afterAll.
+ */
+export async function startBroker(options: StartBrokerOptions = {}): Promise<BrokerProcess> {
+  const port = await freePort();
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'brook-test-')));
+  const broker = new BrokerHandle(port, dataDir, options.extraArgs ?? [], options.env ?? {});
+  try {
+    await broker.start();
+  } catch (error) {
+    if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  return broker;
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export interface RunCliOptions {
+  /** Text written to the command's stdin (which is then closed). */
+  readonly input?: string;
+  /** Extra environment; BROOK_BOOTSTRAP from the test runner's own env is removed first. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Kill the command (SIGKILL) after this long; default 60 s. */
+  readonly timeoutMs?: number;
+}
+
+/** Runs `bin/brook ...args` to completion and collects its exit code and output. */
+export async function runCli(
+  args: readonly string[],
+  options: RunCliOptions = {},
+): Promise<CliResult> {
+  const env: Record<string, string | undefined> = { ...process.env, ...options.env };
+  if (options.env?.['BROOK_BOOTSTRAP'] === undefined) delete env['BROOK_BOOTSTRAP'];
+  const child = spawn(process.execPath, [BROOK_BIN, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env,
+  });
+  live.add(child);
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+  // A command that exits before reading all its input closes the pipe; that is its business.
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(options.input ?? '');
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);
+  const code = await new Promise<number>((resolve) => {
+    child.once('close', (exitCode: number | null, signal: string | null) => {
+      resolve(exitCode ?? (signal === null ? -1 : 128));
+    });
+  });
+  clearTimeout(timer);
+  live.delete(child);
+  return {
+    code,
+    stdout: Buffer.concat(stdout).toString('utf8'),
+    stderr: Buffer.concat(stderr).toString('utf8'),
+  };
+}

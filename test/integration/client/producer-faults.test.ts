@@ -1,0 +1,321 @@
+/**
+ * The producer's failure handling against scripted in-process gRPC brokers: a partition moving
+ * to another broker (NOT_LEADER_OR_FOLLOWER with a leader hint), retries running out, a refusal
+ * that must reject exactly the affected records, a stream that breaks mid-request, a broker that
+ * never answers, and the one-request-per-partition rule that keeps batches in order. The fakes
+ * speak the real brook.v1 contract over loopback; each test scripts their answers.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeRecords } from '../../../src/codec/index.js';
+import { BrokerError, Producer } from '../../../src/client/index.js';
+import { brookV1 } from '../../../src/proto/index.js';
+import type {
+  MetadataResponse,
+  ProduceResult,
+  ProduceStreamRequest__Output,
+  ProduceStreamResponse,
+} from '../../../src/proto/index.js';
+
+type Answer = (partition: number, recordCount: number) => ProduceResult | 'hang' | 'break';
+
+interface FakeBroker {
+  readonly address: string;
+  readonly nodeId: number;
+  /** Partitions of each request this broker received, in arrival order. */
+  readonly requests: number[][];
+  /** Values received per partition, decoded, in arrival order. */
+  readonly values: Map<number, string[]>;
+  answer: Answer;
+  /** Max requests observed in flight for one partition at once. */
+  maxInflightPerPartition: number;
+  close(): Promise<void>;
+}
+
+interface Cluster {
+  brokers: FakeBroker[];
+  /** Leader node id per partition of topic "t". */
+  leaders: number[];
+}
+
+const servers: grpc.Server[] = [];
+const producers: Producer[] = [];
+
+afterEach(async () => {
+  for (const producer of producers.splice(0)) {
+    await producer.close();
+  }
+  for (const server of servers.splice(0)) server.forceShutdown();
+});
+
+function metadataOf(cluster: Cluster): MetadataResponse {
+  return {
+    clusterId: 'fake',
+    controllerId: 0,
+    brokers: cluster.brokers.map((b) => ({
+      nodeId: b.nodeId,
+      host: '127.0.0.1',
+      port: Number(b.address.split(':')[1]),
+    })),
+    topics: [
+      {
+        name: 't',
+        errorCode: 'NONE',
+        topicId: 'id',
+        partitions: cluster.leaders.map((leaderId, partition) => ({
+          partition,
+          errorCode: 'NONE',
+          leaderId,
+          leaderEpoch: 0,
+          replicas: [leaderId],
+          isr: [leaderId],
+        })),
+      },
+    ],
+  };
+}
+
+const ok =
+  (offsets: Map<number, number>): Answer =>
+  (partition, recordCount) => {
+    const offset = offsets.get(partition) ?? 0;
+    offsets.set(partition, offset + recordCount);
+    return { partition, errorCode: 'NONE', offset, logStartOffset: 0, logAppendTimeMs: -1 };
+  };
+
+async function startFake(nodeId: number, cluster: Cluster): Promise<FakeBroker> {
+  const server = new grpc.Server();
+  const offsets = new Map<number, number>();
+  const inflight = new Map<number, number>();
+  const fake: FakeBroker = {
+    address: '',
+    nodeId,
+    requests: [],
+    values: new Map(),
+    answer: ok(offsets),
+    maxInflightPerPartition: 0,
+    close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
+  };
+  server.addService(brookV1().Broker.service, {
+    Metadata: (_call: unknown, callback: grpc.sendUnaryData<MetadataResponse>) =>
+      callback(null, metadataOf(cluster)),
+    ProduceStream: (
+      call: grpc.ServerDuplexStream<ProduceStreamRequest__Output, ProduceStreamResponse>,
+    ) => {
+      call.on('data', (message: ProduceStreamRequest__Output) => {
+        void handle(fake, call, message, inflight);
+      });
+      call.on('end', () => call.end());
+      call.on('error', () => undefined);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
+      error ? reject(error) : resolve(bound),
+    ),
+  );
+  servers.push(server);
+  Object.assign(fake, { address: `127.0.0.1:${port}` });
+  return fake;
+}
+
+async function handle(
+  fake: FakeBroker,
+  call: grpc.ServerDuplexStream<ProduceStreamRequest__Output, ProduceStreamResponse>,
+  message: ProduceStreamRequest__Output,
+  inflight: Map<number, number>,
+): Promise<void> {
+  const batches = message.request?.batches ?? [];
+  fake.requests.push(batches.map((b) => b.partition));
+  // Several batches of one partition may share a request; what must not happen is two
+  // requests for one partition at once.
+  const partitions = new Set(batches.map((b) => b.partition));
+  for (const partition of partitions) {
+    const now = (inflight.get(partition) ?? 0) + 1;
+    inflight.set(partition, now);
+    fake.maxInflightPerPartition = Math.max(fake.maxInflightPerPartition, now);
+  }
+  const results: ProduceResult[] = [];
+  let action: 'hang' | 'break' | null = null;
+  for (const b of batches) {
+    const records = await decodeRecords(b.recordBatch);
+    const answer = fake.answer(b.partition, records.length);
+    if (answer === 'hang' || answer === 'break') {
+      action = answer;
+      break;
+    }
+    if (answer.errorCode === 'NONE') {
+      const list = fake.values.get(b.partition) ?? [];
+      list.push(...records.map((r) => r.value?.toString() ?? 'null'));
+      fake.values.set(b.partition, list);
+    }
+    results.push(answer);
+  }
+  // Answer a little later, so pipelined requests really overlap.
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  for (const partition of partitions) inflight.set(partition, (inflight.get(partition) ?? 1) - 1);
+  if (action === 'hang') return;
+  if (action === 'break') {
+    call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'connection lost' });
+    return;
+  }
+  call.write({ requestId: message.requestId, response: { results }, statusCode: 0 });
+}
+
+async function cluster(brokerCount: number, leaders: number[]): Promise<Cluster> {
+  const c: Cluster = { brokers: [], leaders };
+  for (let id = 0; id < brokerCount; id++) c.brokers.push(await startFake(id, c));
+  return c;
+}
+
+function producerFor(
+  c: Cluster,
+  options: Partial<ConstructorParameters<typeof Producer>[0]> = {},
+): Producer {
+  const producer = new Producer({
+    bootstrap: c.brokers[0]!.address,
+    lingerMs: 0,
+    retryBackoffMsMin: 10,
+    retryBackoffMsMax: 50,
+    ...options,
+  });
+  producers.push(producer);
+  return producer;
+}
+
+describe('producer against scripted brokers', () => {
+  it('follows a NOT_LEADER_OR_FOLLOWER leader hint to the new leader', async () => {
+    const c = await cluster(2, [0]);
+    const [first, second] = c.brokers as [FakeBroker, FakeBroker];
+    first.answer = (partition) => ({
+      partition,
+      errorCode: 'NOT_LEADER_OR_FOLLOWER',
+      errorMessage: 'moved',
+      offset: -1,
+      leader: { nodeId: 1, address: second.address },
+    });
+    const p = producerFor(c);
+    const result = await p.send({ topic: 't', value: 'v' });
+    expect(result).toEqual({ topic: 't', partition: 0, offset: 0 });
+    expect(first.requests.length).toBe(1);
+    expect(second.values.get(0)).toEqual(['v']);
+  });
+
+  it('refreshes metadata after NOT_LEADER_OR_FOLLOWER without a hint', async () => {
+    const c = await cluster(2, [0]);
+    const [first, second] = c.brokers as [FakeBroker, FakeBroker];
+    first.answer = (partition) => {
+      c.leaders = [1];
+      return { partition, errorCode: 'NOT_LEADER_OR_FOLLOWER', errorMessage: 'moved', offset: -1 };
+    };
+    const p = producerFor(c);
+    await p.send({ topic: 't', value: 'v' });
+    expect(second.values.get(0)).toEqual(['v']);
+  });
+
+  it('rejects with the last retriable error once retries run out', async () => {
+    const c = await cluster(1, [0]);
+    const broker = c.brokers[0]!;
+    broker.answer = (partition) => ({
+      partition,
+      errorCode: 'NOT_ENOUGH_REPLICAS',
+      errorMessage: 'isr too small',
+      offset: -1,
+    });
+    const p = producerFor(c, { retries: 3 });
+    const error = await p.send({ topic: 't', value: 'v' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BrokerError);
+    expect((error as BrokerError).code).toBe('NOT_ENOUGH_REPLICAS');
+    expect(broker.requests.length).toBe(4);
+  });
+
+  it('rejects only the records of the partition that was refused', async () => {
+    const c = await cluster(1, [0, 0]);
+    const broker = c.brokers[0]!;
+    const offsets = new Map<number, number>();
+    const fine = ok(offsets);
+    broker.answer = (partition, count) =>
+      partition === 1
+        ? { partition, errorCode: 'RECORD_TOO_LARGE', errorMessage: 'too big', offset: -1 }
+        : fine(partition, count);
+    const p = producerFor(c, { lingerMs: 20 });
+    const outcomes = await Promise.allSettled([
+      p.send({ topic: 't', partition: 0, value: 'a' }),
+      p.send({ topic: 't', partition: 1, value: 'b' }),
+      p.send({ topic: 't', partition: 0, value: 'c' }),
+      p.send({ topic: 't', partition: 1, value: 'd' }),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'rejected',
+    ]);
+    const reason = (outcomes[1] as PromiseRejectedResult).reason as BrokerError;
+    expect(reason.code).toBe('RECORD_TOO_LARGE');
+    expect(broker.requests.length).toBe(1);
+  });
+
+  it('retries on a new stream when the stream breaks mid-request', async () => {
+    const c = await cluster(1, [0]);
+    const broker = c.brokers[0]!;
+    const fine = ok(new Map());
+    let broken = false;
+    broker.answer = (partition, count) => {
+      if (!broken) {
+        broken = true;
+        return 'break';
+      }
+      return fine(partition, count);
+    };
+    const p = producerFor(c);
+    expect((await p.send({ topic: 't', value: 'v' })).offset).toBe(0);
+    expect(broker.requests.length).toBe(2);
+  });
+
+  it('gives up on a silent broker after requestTimeoutMs and retries', async () => {
+    const c = await cluster(1, [0]);
+    const broker = c.brokers[0]!;
+    const fine = ok(new Map());
+    let hung = false;
+    broker.answer = (partition, count) => {
+      if (!hung) {
+        hung = true;
+        return 'hang';
+      }
+      return fine(partition, count);
+    };
+    const p = producerFor(c, { requestTimeoutMs: 200 });
+    const started = Date.now();
+    expect((await p.send({ topic: 't', value: 'v' })).offset).toBe(0);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+  });
+
+  it('keeps one request per partition in flight and appends in send order', async () => {
+    const c = await cluster(1, [0, 0, 0]);
+    const broker = c.brokers[0]!;
+    const p = producerFor(c, { batchBytesMax: 256, lingerMs: 1, maxInflightRequests: 5 });
+    const sends: Promise<unknown>[] = [];
+    for (let i = 0; i < 600; i++)
+      sends.push(p.send({ topic: 't', partition: i % 3, value: String(i) }));
+    await Promise.all(sends);
+    expect(broker.maxInflightPerPartition).toBe(1);
+    for (let partition = 0; partition < 3; partition++) {
+      const values = (broker.values.get(partition) ?? []).map(Number);
+      expect(values).toHaveLength(200);
+      expect(values).toEqual([...values].sort((a, b) => a - b));
+    }
+    // Pipelining: some request carried more than one batch or partitions shared requests.
+    expect(broker.requests.some((partitions) => partitions.length > 1)).toBe(true);
+  });
+
+  it('fails every record with UNAVAILABLE-derived errors when the cluster is gone', async () => {
+    const c = await cluster(1, [0]);
+    const p = producerFor(c, { retries: 2, deliveryTimeoutMs: 2_000 });
+    await p.send({ topic: 't', value: 'first' });
+    await c.brokers[0]!.close();
+    for (const server of servers) server.forceShutdown();
+    const error = await p.send({ topic: 't', value: 'second' }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ retriable: true });
+  });
+});
