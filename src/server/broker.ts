@@ -103,7 +103,9 @@ export async function startBroker(
   const resolver = new PartitionResolver(config.nodeId, controller, (topicId, p) =>
     logs.partition(topicId, p),
   );
+  const shutdown = new AbortController();
   const deps = {
+    shutdown: shutdown.signal,
     logger,
     clusterId: identity.clusterId,
     metadata: controller,
@@ -150,6 +152,7 @@ export async function startBroker(
     address: `${host}:${port}`,
     async stop() {
       for (const service of HEALTH_SERVICES) health.setStatus(service, 'NOT_SERVING');
+      shutdown.abort();
       await retention.stop();
       await shutdownServer(server, config.shutdownTimeoutMs, logger);
       await logs.close();

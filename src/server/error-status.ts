@@ -53,9 +53,13 @@ export function unary<Req, Res>(
   handler: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    handler(call.request, call).then(
-      (response) => callback(null, response),
-      (error: unknown) => callback(toServiceError(error, logger, name)),
-    );
+    // Through a promise, so that a handler throwing synchronously is answered like any other
+    // failure instead of escaping into grpc-js (which would answer UNKNOWN).
+    Promise.resolve(call.request)
+      .then((request) => handler(request, call))
+      .then(
+        (response) => callback(null, response),
+        (error: unknown) => callback(toServiceError(error, logger, name)),
+      );
   };
 }

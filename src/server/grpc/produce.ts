@@ -43,6 +43,15 @@ interface ValidRequest {
   readonly compression: 0 | 1 | 2;
 }
 
+/** A validated request whose appends have not started. */
+export interface PreparedProduce {
+  /**
+   * Starts every append synchronously (so they share a group commit and keep the order of
+   * commit() calls), then resolves once the acks are reached.
+   */
+  commit(): Promise<ProduceResponse>;
+}
+
 export interface ProduceDeps {
   readonly nodeId: number;
   readonly config: BrokerConfig;
@@ -57,10 +66,23 @@ export class ProduceHandler {
 
   constructor(private readonly deps: ProduceDeps) {}
 
+  /** Validates, prepares and appends one request; answers once its acks are reached. */
   async produce(
     request: ProduceRequest__Output,
     deadlineMs: number | null,
   ): Promise<ProduceResponse> {
+    return (await this.prepare(request, deadlineMs)).commit();
+  }
+
+  /**
+   * Everything before the append: validation (a malformed request throws and changes nothing),
+   * the topic lookup, and encoding. Prepares may run concurrently; a caller that needs appends
+   * in arrival order (ProduceStream) calls commit() in that order.
+   */
+  async prepare(
+    request: ProduceRequest__Output,
+    deadlineMs: number | null,
+  ): Promise<PreparedProduce> {
     const valid = validateProduce(request);
     if (request.batches.length > 0) await checkBatchContents(request);
     const topic = await this.topicFor(valid.topic, request);
@@ -70,15 +92,19 @@ export class ProduceHandler {
     if (topic === null) {
       const message = `topic "${valid.topic}" does not exist (create it, or enable auto.create.topics.enable)`;
       results.forEach((r) => fail(r, 'UNKNOWN_TOPIC_OR_PARTITION', message));
-      return { results };
+      return { commit: () => Promise.resolve({ results }) };
     }
     const work =
       request.records.length > 0
         ? await this.recordsWork(request, topic, valid, results)
         : batchesWork(request, results);
-    const timeoutMs = effectiveTimeout(valid.timeoutMs, deadlineMs, this.deps.now());
-    await Promise.all(this.appendAll(work, topic, valid, results, timeoutMs));
-    return { results };
+    return {
+      commit: async () => {
+        const timeoutMs = effectiveTimeout(valid.timeoutMs, deadlineMs, this.deps.now());
+        await Promise.all(this.appendAll(work, topic, valid, results, timeoutMs));
+        return { results };
+      },
+    };
   }
 
   /** Starts every partition's append synchronously, so they land in one group commit. */

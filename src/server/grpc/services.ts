@@ -3,7 +3,8 @@
  * each unwraps the call, hands it to its handler class and lets error-status.ts build the
  * status, so no handler can answer twice or leak an internal error.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
+import { BrokerError, InvalidArgumentError } from '../../errors/index.js';
 import type { Logger } from 'pino';
 import { limits } from '../../config/index.js';
 import type { MetadataService } from '../../metadata/index.js';
@@ -32,6 +33,8 @@ export interface ServiceDeps {
   readonly fetch: FetchHandler;
   readonly subscribe: SubscribeHandler;
   readonly admin: AdminHandler;
+  /** Aborted when the node starts a controlled shutdown: streams and long polls end. */
+  readonly shutdown: AbortSignal;
 }
 
 export function brokerService(deps: ServiceDeps): BrokerHandlers {
@@ -41,9 +44,11 @@ export function brokerService(deps: ServiceDeps): BrokerHandlers {
       deps.produce.produce(request, deadlineOf(call)),
     ),
     ProduceStream: (call) => produceStream(call, deps),
-    Fetch: unary('Fetch', logger, (request, call) => deps.fetch.fetch(request, cancelSignal(call))),
+    Fetch: unary('Fetch', logger, (request, call) =>
+      deps.fetch.fetch(request, cancelSignal(call, deps.shutdown)),
+    ),
     Subscribe: (call) => {
-      deps.subscribe.subscribe(call, cancelSignal(call)).then(
+      deps.subscribe.subscribe(call, cancelSignal(call, deps.shutdown)).then(
         () => call.end(),
         // grpc-js turns an 'error' event on a server stream into the call's final status.
         (error: unknown) => call.emit('error', toServiceError(error, logger, 'Subscribe')),
@@ -74,9 +79,11 @@ export function adminService(deps: ServiceDeps): AdminHandlers {
 }
 
 /**
- * Pipelined produce. Requests run concurrently (so they share group commits); at most
- * produceStreamInflightMax per stream, beyond which reading pauses until answers go out.
- * A bad request is answered with its status in the message and the stream stays open.
+ * Pipelined produce. Requests are prepared concurrently but appended in arrival order, so a
+ * producer may keep several requests for one partition in flight without reordering them. At
+ * most produceStreamInflightMax run per stream, beyond which reading pauses until answers go
+ * out. A bad request is answered with its status in the message and the stream stays open. On
+ * shutdown the stream stops reading, answers what is in flight, and ends.
  */
 function produceStream(
   call: grpc.ServerDuplexStream<ProduceStreamRequest__Output, ProduceStreamResponse>,
@@ -84,35 +91,52 @@ function produceStream(
 ): void {
   let inflight = 0;
   let ended = false;
+  let appendTurn: Promise<unknown> = Promise.resolve();
   const maybeEnd = (): void => {
     if (ended && inflight === 0) call.end();
   };
+  const onShutdown = (): void => {
+    call.pause();
+    ended = true;
+    maybeEnd();
+  };
+  deps.shutdown.addEventListener('abort', onShutdown, { once: true });
+  call.on('close', () => deps.shutdown.removeEventListener('abort', onShutdown));
   call.on('data', (message: ProduceStreamRequest__Output) => {
+    if (ended) return;
     inflight++;
     if (inflight >= limits.produceStreamInflightMax) call.pause();
     const requestId = message.requestId;
-    const answer =
+    const prepared =
       message.request === null
-        ? Promise.reject(Object.assign(new Error('request: is required')))
-        : deps.produce.produce(message.request, deadlineOf(call));
-    answer
+        ? Promise.reject(new InvalidArgumentError('request', 'is required'))
+        : deps.produce.prepare(message.request, deadlineOf(call));
+    const committed = appendTurn.then(() => prepared).then((p) => ({ answer: p.commit() }));
+    appendTurn = committed.catch(() => undefined);
+    committed
+      .then((c) => c.answer)
       .then(
-        (response) => call.write({ requestId, response, statusCode: 0, statusMessage: '' }),
+        (response) =>
+          call.write({ requestId, response, statusCode: 0, statusMessage: '', errorCode: 'NONE' }),
         (error: unknown) => {
-          const status =
-            message.request === null
-              ? { code: 3, details: 'request: is required' }
-              : toServiceError(error, deps.logger, 'ProduceStream');
+          const status = toServiceError(error, deps.logger, 'ProduceStream');
+          const errorCode =
+            error instanceof BrokerError
+              ? error.code
+              : error instanceof InvalidArgumentError
+                ? 'INVALID_REQUEST'
+                : 'UNKNOWN_SERVER_ERROR';
           call.write({
             requestId,
-            statusCode: status.code ?? 2,
+            statusCode: status.code ?? grpc.status.UNKNOWN,
             statusMessage: status.details ?? '',
+            errorCode,
           });
         },
       )
       .finally(() => {
         inflight--;
-        if (inflight < limits.produceStreamInflightMax) call.resume();
+        if (inflight < limits.produceStreamInflightMax && !ended) call.resume();
         maybeEnd();
       })
       .catch(() => undefined);
@@ -132,10 +156,12 @@ function deadlineOf(call: { getDeadline(): grpc.Deadline }): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-function cancelSignal(call: {
-  on(event: 'cancelled', listener: () => void): unknown;
-}): AbortSignal {
+/** Aborts when the client cancels the call or the node shuts down. */
+function cancelSignal(
+  call: { on(event: 'cancelled', listener: () => void): unknown },
+  shutdown: AbortSignal,
+): AbortSignal {
   const controller = new AbortController();
   call.on('cancelled', () => controller.abort());
-  return controller.signal;
+  return AbortSignal.any([controller.signal, shutdown]);
 }

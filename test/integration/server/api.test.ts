@@ -89,18 +89,24 @@ describe('topics and metadata', () => {
       grpc.status.INVALID_ARGUMENT,
       'topics: must not be empty',
     ]);
-    error = await callError(c.admin, 'CreateTopics', { topics: [{ name: 'x', partitions: 0 }] });
-    expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
-    expect(error.details).toMatch(/^topics\[0\]\.partitions:/);
     const res = await call<CreateTopicsResponse>(c.admin, 'CreateTopics', {
       topics: [
         { name: 'x', replicationFactor: 3 },
         { name: 'y', configs: { 'retention.ms': 'soon' } },
+        { name: 'z', partitions: 0 },
+        { name: 'w', replicationFactor: -1 },
       ],
     });
     expect(res.results.map((r) => r.errorCode)).toEqual([
       'INVALID_REPLICATION_FACTOR',
       'INVALID_CONFIG',
+      'INVALID_PARTITIONS',
+      'INVALID_REPLICATION_FACTOR',
+    ]);
+    const empty = await callError(c.admin, 'DescribeConfigs', { resources: [] });
+    expect([empty.code, empty.details]).toEqual([
+      grpc.status.INVALID_ARGUMENT,
+      'resources: must not be empty',
     ]);
   });
 
