@@ -84,7 +84,7 @@ describe('topics and metadata', () => {
   });
 
   it('rejects malformed admin requests with INVALID_ARGUMENT naming the field', async () => {
-    let error = await callError(c.admin, 'CreateTopics', { topics: [] });
+    const error = await callError(c.admin, 'CreateTopics', { topics: [] });
     expect([error.code, error.details]).toEqual([
       grpc.status.INVALID_ARGUMENT,
       'topics: must not be empty',
