@@ -99,7 +99,7 @@ function registerCreate(topics: Command, io: CliIo): void {
       `
 Examples:
   brook topics create orders --partitions 6
-  brook topics create audit --config retention.ms=604800000 --config cleanup.policy=compact`,
+  brook topics create audit --config retention.ms=604800000 --config retention.bytes=1073741824`,
     );
   addBootstrapOption(command).action(
     async (
