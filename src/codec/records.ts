@@ -296,9 +296,14 @@ function writeNullable(buf: Buffer, at: number, field: Buffer | null): number {
 /**
  * Full check: checkBatchHeader, then inflate the records (off the event loop) and walk every
  * record. Failures are INVALID_RECORD, or CORRUPT_MESSAGE when the records do not inflate.
- * Never throws or rejects on any input; buf is not modified.
+ * `timestampMsMin` (the broker passes 0) rejects create timestamps below it, so a batch cannot
+ * carry what a structured record may not. Never throws or rejects on any input; buf is not
+ * modified.
  */
-export async function checkBatch(buf: Buffer): Promise<BatchCheck> {
+export async function checkBatch(
+  buf: Buffer,
+  options: { readonly timestampMsMin?: number } = {},
+): Promise<BatchCheck> {
   const headerCheck = checkBatchHeader(buf);
   if (!headerCheck.ok) return headerCheck;
   let section: Buffer;
@@ -307,7 +312,8 @@ export async function checkBatch(buf: Buffer): Promise<BatchCheck> {
   } catch (error) {
     return corrupt(errorMessage(error));
   }
-  const failure = walkRecords(section, readWalkHeader(buf), null);
+  const timestampMsMin = options.timestampMsMin ?? Number.NEGATIVE_INFINITY;
+  const failure = walkRecords(section, readWalkHeader(buf), null, timestampMsMin);
   return failure === null ? BATCH_OK : invalid(failure);
 }
 
@@ -382,6 +388,7 @@ function walkRecords(
   section: Buffer,
   header: WalkHeader,
   out: DecodedRecord[] | null,
+  timestampMsMin = Number.NEGATIVE_INFINITY,
 ): string | null {
   const cursor = new Cursor(section, 0, section.length);
   const frame = new RecordFrame();
@@ -398,6 +405,9 @@ function walkRecords(
     }
     if (header.isCreateTime && timestampMs > header.maxTimestamp) {
       return `record ${index}: timestamp ${timestampMs} is after maxTimestamp ${header.maxTimestamp}`;
+    }
+    if (header.isCreateTime && timestampMs < timestampMsMin) {
+      return `record ${index}: timestamp ${timestampMs} is before ${timestampMsMin}`;
     }
     if (timestampMs > timestampMsMax) timestampMsMax = timestampMs;
     if (out !== null) {

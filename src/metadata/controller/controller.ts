@@ -132,11 +132,12 @@ export class LocalController implements MetadataService {
         };
       }
       const { records, error } = alterTopicConfigs(topic, changes);
-      if (error !== null)
+      if (error !== null) {
         return {
           records: [],
-          response: { name, errorCode: 'INVALID_CONFIG', errorMessage: error },
+          response: { name, errorCode: error.code, errorMessage: error.message },
         };
+      }
       return { records, response: { name, errorCode: 'NONE', errorMessage: '' } };
     }, validateOnly);
   }

@@ -201,21 +201,30 @@ export interface ConfigChange {
   readonly value: string | null;
 }
 
-/** Applies all of a topic's changes or none. */
+/**
+ * Applies all of a topic's changes or none. Every op is checked on its own; naming one config
+ * twice in a request is INVALID_REQUEST, as in Kafka, since which one should win is unclear.
+ */
 export function alterTopicConfigs(
   topic: TopicImage,
   changes: readonly ConfigChange[],
-): { records: MetadataRecord[]; error: string | null } {
-  const next = new Map(topic.configs);
+): { records: MetadataRecord[]; error: { code: ErrorCode; message: string } | null } {
+  const names = new Set<string>();
   for (const change of changes) {
-    if (change.value === null) next.delete(change.name);
-    else next.set(change.name, change.value);
+    if (names.has(change.name)) {
+      const message = `config "${change.name}" appears more than once`;
+      return { records: [], error: { code: 'INVALID_REQUEST', message } };
+    }
+    names.add(change.name);
   }
-  const toCheck = new Map(
-    changes.filter((c) => c.value !== null).map((c) => [c.name, c.value as string]),
-  );
-  const problem = checkTopicConfigs(toCheck) ?? checkDeletes(changes);
-  if (problem !== null) return { records: [], error: problem };
+  for (const change of changes) {
+    const problem =
+      change.value === null
+        ? checkDeletes([change])
+        : checkTopicConfigs(new Map([[change.name, change.value]]));
+    if (problem !== null)
+      return { records: [], error: { code: 'INVALID_CONFIG', message: problem } };
+  }
   const records: MetadataRecord[] = changes.map((c) => ({
     type: 'ConfigRecord',
     version: 1,

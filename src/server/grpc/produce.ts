@@ -358,7 +358,8 @@ function validateRecord(record: ProduceRequest__Output['records'][number], i: nu
 async function checkBatchContents(request: ProduceRequest__Output): Promise<void> {
   for (let i = 0; i < request.batches.length; i++) {
     const batch = request.batches[i]!.recordBatch;
-    const check = await checkBatch(batch);
+    // Negative create timestamps are refused here as they are for structured records.
+    const check = await checkBatch(batch, { timestampMsMin: 0 });
     if (!check.ok)
       throw new InvalidArgumentError(
         `batches[${i}].record_batch`,

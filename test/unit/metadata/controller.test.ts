@@ -151,8 +151,16 @@ describe('deleteTopics, createPartitions, alterTopicConfigs', () => {
       alterTopicConfigs(t, [
         { name: 'retention.ms', value: '10' },
         { name: 'bogus', value: '1' },
-      ]).error,
+      ]).error?.message,
     ).toMatch(/unknown topic config "bogus"/);
+    const twice = alterTopicConfigs(t, [
+      { name: 'retention.ms', value: 'lots' },
+      { name: 'retention.ms', value: '-1' },
+    ]);
+    expect(twice).toEqual({
+      records: [],
+      error: { code: 'INVALID_REQUEST', message: 'config "retention.ms" appears more than once' },
+    });
     const ok = alterTopicConfigs(t, [{ name: 'retention.ms', value: '10' }]);
     expect(ok.error).toBeNull();
     const after = imageOf(ok.records, withTopic).topic('t')!;
