@@ -26,6 +26,7 @@ import { FetchHandler } from './grpc/fetch.js';
 import { ProduceHandler } from './grpc/produce.js';
 import { adminService, brokerService } from './grpc/services.js';
 import { SubscribeHandler } from './grpc/subscribe.js';
+import { tolerantDefinition } from './grpc/malformed.js';
 import { loadOrFormatIdentity, DataDirError } from './node-identity.js';
 import { PartitionResolver } from './partition-resolver.js';
 import { topicSettings } from './topic-settings.js';
@@ -122,8 +123,8 @@ export async function startBroker(
     admin: new AdminHandler(config.nodeId, config, controller, resolver),
   };
   const v1 = brookV1();
-  server.addService(v1.Broker.service, brokerService(deps));
-  server.addService(v1.Admin.service, adminService(deps));
+  server.addService(tolerantDefinition(v1.Broker.service), brokerService(deps));
+  server.addService(tolerantDefinition(v1.Admin.service), adminService(deps));
 
   const retention = new RetentionTask(
     logs,

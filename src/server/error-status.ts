@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { BrokerError, errorInfo, InvalidArgumentError } from '../errors/index.js';
+import { requireDecoded } from './grpc/malformed.js';
 
 export const TRAILER_ERROR_CODE = 'brook-error-code';
 export const TRAILER_LEADER_ID = 'brook-leader-id';
@@ -56,7 +57,10 @@ export function unary<Req, Res>(
     // Through a promise, so that a handler throwing synchronously is answered like any other
     // failure instead of escaping into grpc-js (which would answer UNKNOWN).
     Promise.resolve(call.request)
-      .then((request) => handler(request, call))
+      .then((request) => {
+        requireDecoded(request);
+        return handler(request, call);
+      })
       .then(
         (response) => callback(null, response),
         (error: unknown) => callback(toServiceError(error, logger, name)),

@@ -16,6 +16,7 @@ import type {
   ProduceStreamResponse,
 } from '../../proto/index.js';
 import { toServiceError, unary } from '../error-status.js';
+import { requireDecoded } from './malformed.js';
 import type { AdminHandler } from './admin.js';
 import type { FetchHandler } from './fetch.js';
 import { describeCluster, metadata } from './metadata.js';
@@ -48,11 +49,16 @@ export function brokerService(deps: ServiceDeps): BrokerHandlers {
       deps.fetch.fetch(request, cancelSignal(call, deps.shutdown)),
     ),
     Subscribe: (call) => {
-      deps.subscribe.subscribe(call, cancelSignal(call, deps.shutdown)).then(
-        () => call.end(),
-        // grpc-js turns an 'error' event on a server stream into the call's final status.
-        (error: unknown) => call.emit('error', toServiceError(error, logger, 'Subscribe')),
-      );
+      Promise.resolve()
+        .then(() => {
+          requireDecoded(call.request);
+          return deps.subscribe.subscribe(call, cancelSignal(call, deps.shutdown));
+        })
+        .then(
+          () => call.end(),
+          // grpc-js turns an 'error' event on a server stream into the call's final status.
+          (error: unknown) => call.emit('error', toServiceError(error, logger, 'Subscribe')),
+        );
     },
     ListOffsets: unary('ListOffsets', logger, (request) => listOffsets(deps.resolver, request)),
     Metadata: unary('Metadata', logger, (request) =>
@@ -107,10 +113,11 @@ function produceStream(
     inflight++;
     if (inflight >= limits.produceStreamInflightMax) call.pause();
     const requestId = message.requestId;
-    const prepared =
-      message.request === null
-        ? Promise.reject(new InvalidArgumentError('request', 'is required'))
-        : deps.produce.prepare(message.request, deadlineOf(call));
+    const prepared = Promise.resolve().then(() => {
+      requireDecoded(message);
+      if (message.request === null) throw new InvalidArgumentError('request', 'is required');
+      return deps.produce.prepare(message.request, deadlineOf(call));
+    });
     const committed = appendTurn.then(() => prepared).then((p) => ({ answer: p.commit() }));
     appendTurn = committed.catch(() => undefined);
     committed
