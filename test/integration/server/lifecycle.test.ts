@@ -4,12 +4,16 @@
  * the tests poll (bounded) for the log start offset to move.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type {
   CreateTopicsResponse__Output,
   FetchResponse__Output,
   ListOffsetsResponse__Output,
+  MetadataResponse__Output,
   ProduceResponse__Output,
 } from '../../../src/proto/index.js';
 import { startBroker, type BrokerProcess } from '../../helpers/broker-process.js';
@@ -121,6 +125,45 @@ describe('restart and identity', () => {
     expect(result.stderr.trim()).toBe(
       'brook: log.fsync must be one of always, interval, never, not "sometimes" (from flag --log-fsync)',
     );
+  });
+});
+
+describe('configuration sources', () => {
+  it('auto-creates a topic on first produce when the environment enables it', async () => {
+    const server = await startBroker({
+      env: { BROOK_AUTO_CREATE_TOPICS_ENABLE: 'true', BROOK_NUM_PARTITIONS: '2' },
+    });
+    started.push(server);
+    const c = rawClients(server.address);
+    const res = await call<ProduceResponse__Output>(c.broker, 'Produce', {
+      topic: 'auto-made',
+      records: [{ value: v('x') }],
+    });
+    expect(res.results[0]).toMatchObject({ errorCode: 'NONE', offset: 0 });
+    const meta = await call<MetadataResponse__Output>(c.broker, 'Metadata', {
+      topics: ['auto-made'],
+    });
+    expect(meta.topics[0]!.partitions).toHaveLength(2);
+    c.close();
+  });
+
+  it('reads a properties config file, with flags winning over it', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'brook-conf-'));
+    const file = path.join(dir, 'server.properties');
+    await writeFile(file, '# test\nnum.partitions=3\nauto.create.topics.enable=true\n');
+    const server = await start(['--config', file, '--auto-create-topics-enable', 'false']);
+    const c = rawClients(server.address);
+    const created = await call<CreateTopicsResponse__Output>(c.admin, 'CreateTopics', {
+      topics: [{ name: 'from-file' }],
+    });
+    expect(created.results[0]!.partitions).toBe(3);
+    const res = await call<ProduceResponse__Output>(c.broker, 'Produce', {
+      topic: 'not-auto',
+      records: [{ value: v('x') }],
+    });
+    expect(res.results[0]!.errorCode).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    c.close();
+    await rm(dir, { recursive: true, force: true });
   });
 });
 
