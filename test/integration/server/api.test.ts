@@ -549,7 +549,7 @@ describe('configs', () => {
           resource: { type: 'TOPIC', name: 'cfg-bad' },
           ops: [
             { name: 'retention.ms', value: '5', op: 'SET' },
-            { name: 'retention.ms', value: 'x', op: 'SET' },
+            { name: 'retention.bytes', value: 'x', op: 'SET' },
           ],
         },
         {
