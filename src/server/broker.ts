@@ -112,7 +112,6 @@ export async function startBroker(
     metadata: controller,
     resolver,
     produce: new ProduceHandler({
-      nodeId: config.nodeId,
       config,
       metadata: controller,
       resolver,

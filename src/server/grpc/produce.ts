@@ -53,7 +53,6 @@ export interface PreparedProduce {
 }
 
 export interface ProduceDeps {
-  readonly nodeId: number;
   readonly config: BrokerConfig;
   readonly metadata: MetadataService;
   readonly resolver: PartitionResolver;
@@ -256,7 +255,7 @@ export class ProduceHandler {
   private choosePartition(topic: string, key: Buffer | null, partitionCount: number): number {
     if (key !== null) return partitionForKey(key, partitionCount);
     const next = this.roundRobin.get(topic) ?? 0;
-    this.roundRobin.set(topic, (next + 1) % 1_000_000_007);
+    this.roundRobin.set(topic, (next + 1) % partitionCount);
     return next % partitionCount;
   }
 }
