@@ -11,19 +11,22 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** The root of this repository. */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
 /** bin/brook of this repository. */
-export const BROOK_BIN = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'bin',
-  'brook',
-);
+export const BROOK_BIN = path.join(REPO_ROOT, 'bin', 'brook');
+
+/** The compiled CLI that bin/brook runs; missing until `npm run build`. */
+export const BUILT_CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
 const OUTPUT_CHARS_MAX = 64 * 1024;
 const READY_MARK = '"msg":"broker ready"';
+/** A pino line at level error (50) or fatal (60). */
+const ERROR_LINE = /"level":(5|6)\d/;
+const ERROR_LINES_MAX = 200;
 
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -39,6 +42,12 @@ export interface StartBrokerOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/** How a broker process ended. */
+export interface BrokerExit {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
 /** A running (or stopped) broker process. */
 export interface BrokerProcess {
   /** `127.0.0.1:<port>`. */
@@ -49,10 +58,23 @@ export interface BrokerProcess {
   readonly pid: number;
   /** The last 64 KiB of stdout and stderr, for failure messages. */
   output(): string;
-  /** SIGTERM, wait for exit; SIGKILL after 10 s. No-op when already stopped. */
-  stop(): Promise<void>;
-  /** Sends `signal` (default SIGKILL) and waits for the exit. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * The lines the current process (it changes on restart()) logged at level error or fatal so
+   * far, on stdout or stderr: the last 200.
+   */
+  errorLines(): string[];
+  /** Whether the current process is running (false once stopped, killed or exited). */
+  isRunning(): boolean;
+  /**
+   * SIGTERM, wait for exit; SIGKILL after 10 s. Resolves how the process ended; null (a no-op)
+   * when already stopped.
+   */
+  stop(): Promise<BrokerExit | null>;
+  /**
+   * Sends `signal` (default SIGKILL) and waits for the exit; rejects if none comes in 10 s.
+   * Resolves how the process ended; null (a no-op) when already stopped.
+   */
+  kill(signal?: NodeJS.Signals): Promise<BrokerExit | null>;
   /** Stops the process if running and starts it again on the same port and data dir. */
   restart(): Promise<void>;
   /** stop(), then removes the data dir. */
@@ -72,8 +94,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+function exitOf(child: ChildProcess): BrokerExit {
+  return { code: child.exitCode, signal: child.signalCode };
+}
+
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  if (hasExited(child)) return Promise.resolve(true);
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);
     child.once('exit', () => {
@@ -86,6 +116,9 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
 class BrokerHandle implements BrokerProcess {
   private child: ChildProcess | null = null;
   private captured = '';
+  private errors: string[] = [];
+  /** The unfinished last line of each stream, for errorLines(). */
+  private readonly partial = { stdout: '', stderr: '' };
 
   constructor(
     readonly port: number,
@@ -104,6 +137,14 @@ class BrokerHandle implements BrokerProcess {
 
   output(): string {
     return this.captured;
+  }
+
+  errorLines(): string[] {
+    return [...this.errors];
+  }
+
+  isRunning(): boolean {
+    return this.child !== null && !hasExited(this.child);
   }
 
   async start(): Promise<void> {
@@ -125,6 +166,9 @@ class BrokerHandle implements BrokerProcess {
       env: { ...process.env, ...this.env },
     });
     this.child = child;
+    this.errors = [];
+    this.partial.stdout = '';
+    this.partial.stderr = '';
     live.add(child);
     child.once('exit', () => live.delete(child));
     await new Promise<void>((resolve, reject) => {
@@ -143,7 +187,7 @@ class BrokerHandle implements BrokerProcess {
       child.once('exit', onExit);
       child.stdout?.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
-        this.capture(text);
+        this.capture(text, 'stdout');
         if (stdoutText.includes(READY_MARK)) return;
         stdoutText = (stdoutText + text).slice(-OUTPUT_CHARS_MAX);
         if (stdoutText.includes(READY_MARK)) {
@@ -152,18 +196,25 @@ class BrokerHandle implements BrokerProcess {
           resolve();
         }
       });
-      child.stderr?.on('data', (chunk: Buffer) => this.capture(chunk.toString('utf8')));
+      child.stderr?.on('data', (chunk: Buffer) => this.capture(chunk.toString('utf8'), 'stderr'));
     });
   }
 
-  private capture(text: string): void {
+  private capture(text: string, stream: 'stdout' | 'stderr'): void {
     this.captured = (this.captured + text).slice(-OUTPUT_CHARS_MAX);
+    const lines = (this.partial[stream] + text).split('\n');
+    this.partial[stream] = (lines.pop() ?? '').slice(-OUTPUT_CHARS_MAX);
+    for (const line of lines) {
+      if (!ERROR_LINE.test(line)) continue;
+      this.errors.push(line);
+      if (this.errors.length > ERROR_LINES_MAX) this.errors.shift();
+    }
   }
 
-  async stop(): Promise<void> {
+  async stop(): Promise<BrokerExit | null> {
     const child = this.child;
-    if (child === null) return;
-    if (child.exitCode === null && child.signalCode === null) {
+    if (child === null) return null;
+    if (!hasExited(child)) {
       child.kill('SIGTERM');
       if (!(await waitForExit(child, STOP_TIMEOUT_MS))) {
         child.kill('SIGKILL');
@@ -171,16 +222,22 @@ class BrokerHandle implements BrokerProcess {
       }
     }
     this.child = null;
+    return exitOf(child);
   }
 
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<BrokerExit | null> {
     const child = this.child;
-    if (child === null) return;
-    if (child.exitCode === null && child.signalCode === null) {
+    if (child === null) return null;
+    if (!hasExited(child)) {
       child.kill(signal);
-      await waitForExit(child, STOP_TIMEOUT_MS);
+      if (!(await waitForExit(child, STOP_TIMEOUT_MS))) {
+        throw new Error(
+          `broker pid ${child.pid} did not exit within ${STOP_TIMEOUT_MS} ms of ${signal}`,
+        );
+      }
     }
     this.child = null;
+    return exitOf(child);
   }
 
   async restart(): Promise<void> {

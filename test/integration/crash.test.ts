@@ -5,15 +5,7 @@
  * producers (structured records and pre-encoded batches) are in flight; after every restart each
  * partition is read in full with Fetch (BATCHES) and checked against every acknowledged offset.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   Compression,
@@ -23,25 +15,19 @@ import {
   encodeBatch,
   type RecordInput,
 } from '../../src/codec/index.js';
-import { brookV1 } from '../../src/proto/index.js';
 import type {
   CreateTopicsResponse__Output,
   FetchResponse__Output,
   MetadataResponse__Output,
   ProduceResponse__Output,
 } from '../../src/proto/index.js';
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BROOK_BIN = path.join(REPO, 'bin', 'brook');
-const CLI_MAIN = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
+import { BUILT_CLI, startBroker, type BrokerProcess } from '../helpers/broker-process.js';
+import { call, rawClients, type RawClients } from '../helpers/grpc.js';
 
 const TOPIC = 'crash';
 const PARTITIONS = 3;
 const PRODUCERS = 6;
 const CRASH_ROUNDS = 6;
-const READY_TIMEOUT_MS = 20_000;
-const EXIT_TIMEOUT_MS = 10_000;
-const CALL_DEADLINE_MS = 10_000;
 
 // ---- a seeded PRNG, so a failing run's choices can be read back from its seed ---------------
 
@@ -58,173 +44,12 @@ function mulberry32(seed: number): () => number {
   };
 }
 
-// ---- server processes ------------------------------------------------------------------------
-
-interface ServerProcess {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly address: string;
-  /** The last lines of stdout and stderr, for failure messages. */
-  readonly output: string[];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const started: ServerProcess[] = [];
-const tempDirs: string[] = [];
-
-function isRunning(server: ServerProcess): boolean {
-  return server.child.exitCode === null && server.child.signalCode === null;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `brook server` and resolves once it logs "broker ready"; rejects with its output. */
-async function startServer(dataDir: string, port: number, fsync: string): Promise<ServerProcess> {
-  const args = [
-    BROOK_BIN,
-    'server',
-    '--node-id',
-    '0',
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--data-dir',
-    dataDir,
-    '--log-level',
-    'info',
-    '--log-fsync',
-    fsync,
-  ];
-  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (child.pid === undefined) throw new Error('could not spawn brook server');
-  const output: string[] = [];
-  const remember = (line: string): void => {
-    output.push(line);
-    if (output.length > 200) output.shift();
-  };
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const server: ServerProcess = {
-    child,
-    pid: child.pid,
-    address: `127.0.0.1:${port}`,
-    output,
-    exited,
-  };
-  started.push(server);
-  readline.createInterface({ input: child.stderr! }).on('line', (line) => remember(line));
-  const startupErrors: string[] = [];
-  const ready = new Promise<void>((resolve) => {
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      remember(line);
-      if (line.includes('"msg":"broker ready"')) resolve();
-      else if (/"level":(5|6)\d/.test(line)) startupErrors.push(line);
-    });
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const outcome = await Promise.race([
-    ready.then(() => 'ready' as const),
-    exited.then(() => 'exited' as const),
-    new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (outcome !== 'ready') {
-    if (isRunning(server)) process.kill(server.pid, 'SIGKILL');
-    throw new Error(
-      `brook server did not become ready (${outcome}); output:\n${output.join('\n')}`,
-    );
-  }
-  // A clean restart logs no error or fatal line on its way to "broker ready".
-  expect(startupErrors, 'error/fatal log lines during start-up').toEqual([]);
-  return server;
-}
-
-async function waitForExit(server: ServerProcess): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const done = await Promise.race([
-    server.exited.then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), EXIT_TIMEOUT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  if (!done) throw new Error(`brook server pid ${server.pid} did not exit`);
-}
-
-async function stopGracefully(server: ServerProcess): Promise<void> {
-  if (!isRunning(server)) return;
-  process.kill(server.pid, 'SIGTERM');
-  try {
-    await waitForExit(server);
-  } finally {
-    if (isRunning(server)) process.kill(server.pid, 'SIGKILL');
-  }
-}
+/** Every broker started here, to be stopped and its data dir removed at the end. */
+const brokers: BrokerProcess[] = [];
 
 afterAll(async () => {
-  for (const server of started) {
-    if (isRunning(server)) {
-      process.kill(server.pid, 'SIGKILL');
-      await server.exited;
-    }
-  }
-  for (const dir of tempDirs) await fs.rm(dir, { recursive: true, force: true });
+  for (const broker of brokers) await broker.cleanup();
 });
-
-// ---- raw gRPC --------------------------------------------------------------------------------
-
-interface Clients {
-  broker: grpc.Client;
-  admin: grpc.Client;
-  close(): void;
-}
-
-function connect(address: string): Clients {
-  const v1 = brookV1();
-  const options = { 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
-  const broker = new v1.Broker(address, grpc.credentials.createInsecure(), options);
-  const admin = new v1.Admin(address, grpc.credentials.createInsecure(), options);
-  return { broker, admin, close: () => (broker.close(), admin.close()) };
-}
-
-type UnaryMethod = (
-  request: object,
-  metadata: grpc.Metadata,
-  options: grpc.CallOptions,
-  callback: (error: grpc.ServiceError | null, response?: unknown) => void,
-) => grpc.ClientUnaryCall;
-
-/** One unary call with a deadline; resolves the response, rejects with the ServiceError. */
-function unary<Res>(
-  client: grpc.Client,
-  method: string,
-  request: object,
-  deadlineMs = CALL_DEADLINE_MS,
-): Promise<Res> {
-  const fn = (client as unknown as Record<string, UnaryMethod | undefined>)[method];
-  if (fn === undefined) throw new Error(`no method ${method}`);
-  return new Promise((resolve, reject) => {
-    fn.call(
-      client,
-      request,
-      new grpc.Metadata(),
-      { deadline: Date.now() + deadlineMs },
-      (error, response) => (error !== null ? reject(error) : resolve(response as Res)),
-    );
-  });
-}
 
 // ---- the history: what was sent and what was acknowledged ------------------------------------
 
@@ -268,7 +93,7 @@ interface LoadState {
  * possibly compressed). Every value is unique: r<round>-p<producer>-<seq>.
  */
 async function producer(
-  clients: Clients,
+  clients: RawClients,
   history: History,
   state: LoadState,
   round: number,
@@ -279,6 +104,13 @@ async function producer(
   const hardStop = Date.now() + 30_000;
   const nextValue = (): string => `r${round}-p${id}-${seq++}`;
   const keyFor = (n: number): string | null => (n % 3 === 0 ? null : `k${n % 11}`);
+  /** The next value and its key, recorded as sent in `group`. */
+  const send = (group: number): { value: string; key: string | null } => {
+    const value = nextValue();
+    const key = keyFor(seq);
+    history.sent.set(value, { key, group });
+    return { value, key };
+  };
   while (!state.stopped && Date.now() < hardStop) {
     history.requests++;
     let request: object;
@@ -291,10 +123,8 @@ async function producer(
       const values: string[] = [];
       const records = [];
       for (let i = 0; i < count; i++) {
-        const value = nextValue();
-        const key = keyFor(seq);
+        const { value, key } = send(group);
         values.push(value);
-        history.sent.set(value, { key, group });
         records.push({
           ...(key === null ? {} : { key: Buffer.from(key) }),
           value: Buffer.from(value),
@@ -329,10 +159,8 @@ async function producer(
         const records: RecordInput[] = [];
         const now = Date.now();
         for (let i = 0; i < count; i++) {
-          const value = nextValue();
-          const key = keyFor(seq);
+          const { value, key } = send(group);
           values.push(value);
-          history.sent.set(value, { key, group });
           records.push({
             key: key === null ? null : Buffer.from(key),
             value: Buffer.from(value),
@@ -360,7 +188,7 @@ async function producer(
     }
     state.inflight++;
     try {
-      onResponse(await unary<ProduceResponse__Output>(clients.broker, 'Produce', request));
+      onResponse(await call<ProduceResponse__Output>(clients.broker, 'Produce', request));
     } catch {
       // The node was killed (or is not up yet): the outcome of this request is unknown.
       history.failedCalls++;
@@ -387,7 +215,7 @@ function must(condition: boolean, message: () => string): asserts condition {
  * Reads one partition from offset 0 to its high watermark in BATCHES format and checks the
  * log's shape: whole valid batches, dense offsets, and a high watermark at the last batch's end.
  */
-async function readPartition(clients: Clients, partition: number): Promise<ReadRecord[]> {
+async function readPartition(clients: RawClients, partition: number): Promise<ReadRecord[]> {
   const name = `${TOPIC}-${partition}`;
   const records: ReadRecord[] = [];
   let offset = 0;
@@ -395,7 +223,7 @@ async function readPartition(clients: Clients, partition: number): Promise<ReadR
   const deadline = Date.now() + 30_000;
   for (let turn = 0; turn < 100_000; turn++) {
     must(Date.now() < deadline, () => `reading ${name} took over 30 s`);
-    const response = await unary<FetchResponse__Output>(clients.broker, 'Fetch', {
+    const response = await call<FetchResponse__Output>(clients.broker, 'Fetch', {
       partitions: [{ topic: TOPIC, partition, offset, maxBytes: 1024 * 1024 }],
       maxWaitMs: 0,
       minBytes: 0,
@@ -462,7 +290,7 @@ async function readPartition(clients: Clients, partition: number): Promise<ReadR
 
 /** Reads every partition and checks the history against it; returns counts for the log line. */
 async function verify(
-  clients: Clients,
+  clients: RawClients,
   history: History,
   label: string,
 ): Promise<{ records: number; unackedPresent: number; unackedDuplicates: number }> {
@@ -548,15 +376,15 @@ async function verify(
 
 // ---- the scenario ----------------------------------------------------------------------------
 
-async function createTopic(clients: Clients): Promise<void> {
-  const response = await unary<CreateTopicsResponse__Output>(clients.admin, 'CreateTopics', {
+async function createTopic(clients: RawClients): Promise<void> {
+  const response = await call<CreateTopicsResponse__Output>(clients.admin, 'CreateTopics', {
     topics: [{ name: TOPIC, partitions: PARTITIONS, replicationFactor: 1 }],
   });
   expect(response.results[0]?.errorCode, response.results[0]?.errorMessage).toBe('NONE');
 }
 
-async function expectTopicServed(clients: Clients): Promise<void> {
-  const metadata = await unary<MetadataResponse__Output>(clients.broker, 'Metadata', {
+async function expectTopicServed(clients: RawClients): Promise<void> {
+  const metadata = await call<MetadataResponse__Output>(clients.broker, 'Metadata', {
     topics: [TOPIC],
   });
   const topic = metadata.topics[0];
@@ -572,13 +400,15 @@ async function expectTopicServed(clients: Clients): Promise<void> {
  * the last crash, then the node is stopped with SIGTERM.
  */
 async function crashRounds(fsync: string, rounds: number, random: () => number): Promise<void> {
-  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'brook-crash-'));
-  tempDirs.push(dataDir);
-  const port = await freePort();
+  const broker = await startBroker({ extraArgs: ['--log-fsync', fsync] });
+  brokers.push(broker);
   const history = newHistory();
   for (let round = 0; round <= rounds; round++) {
-    const server = await startServer(dataDir, port, fsync);
-    const clients = connect(server.address);
+    // Every round after the first restarts the killed node on the same port and data dir.
+    if (round > 0) await broker.restart();
+    // A clean restart logs no error or fatal line on its way to "broker ready".
+    expect(broker.errorLines(), 'error/fatal log lines during start-up').toEqual([]);
+    const clients = rawClients(broker.address);
     try {
       if (round === 0) await createTopic(clients);
       await expectTopicServed(clients);
@@ -589,9 +419,8 @@ async function crashRounds(fsync: string, rounds: number, random: () => number):
           `${stats.unackedDuplicates} unacknowledged duplicates`,
       );
       if (round === rounds) {
-        await stopGracefully(server);
-        const exit = await server.exited;
-        expect(exit.code, 'SIGTERM exits 0').toBe(0);
+        const exit = await broker.stop();
+        expect(exit?.code, 'SIGTERM exits 0').toBe(0);
         break;
       }
       const state: LoadState = { stopped: false, inflight: 0 };
@@ -606,12 +435,10 @@ async function crashRounds(fsync: string, rounds: number, random: () => number):
         await new Promise((resolve) => setTimeout(resolve, 1));
       }
       const inflightAtKill = state.inflight;
-      process.kill(server.pid, 'SIGKILL');
-      await waitForExit(server);
+      const exit = await broker.kill('SIGKILL');
       state.stopped = true;
       await Promise.all(producers);
-      const exit = await server.exited;
-      expect(exit.signal).toBe('SIGKILL');
+      expect(exit?.signal).toBe('SIGKILL');
       console.log(
         `[crash] fsync=${fsync} round ${round}: ${loadMs} ms of load, ` +
           `${history.acked.size - ackedBefore} records acknowledged, ${inflightAtKill} requests in flight at SIGKILL`,
@@ -621,17 +448,14 @@ async function crashRounds(fsync: string, rounds: number, random: () => number):
       );
     } finally {
       clients.close();
-      if (isRunning(server)) {
-        process.kill(server.pid, 'SIGKILL');
-        await server.exited;
-      }
+      await broker.kill('SIGKILL');
     }
   }
 }
 
 describe('SIGKILL during produce', () => {
   it('built CLI exists (run `npm run build` first)', () => {
-    expect(existsSync(CLI_MAIN), `${CLI_MAIN} is missing; run npm run build`).toBe(true);
+    expect(existsSync(BUILT_CLI), `${BUILT_CLI} is missing; run npm run build`).toBe(true);
   });
 
   it('loses no acknowledged acks=all write with log.fsync=always, across repeated crashes', async () => {
