@@ -131,5 +131,6 @@ async function runProduce(topic: string, options: ProduceOptions, io: CliIo): Pr
     await write(io.stderr, `brook: ${describeError(firstError, bootstrap)}\n`);
     throw new ExitError(1);
   }
-  await write(io.stderr, `Produced ${producedCount} records to topic "${topic}".\n`);
+  const noun = producedCount === 1 ? 'record' : 'records';
+  await write(io.stderr, `Produced ${producedCount} ${noun} to topic "${topic}".\n`);
 }
