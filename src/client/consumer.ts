@@ -6,17 +6,28 @@
  * The loop, per poll() or iterator step:
  *   1. partitions without a position get one (seek target, or autoOffsetReset) via ListOffsets;
  *   2. each leader with no fetch in flight gets one Fetch for its fetchable partitions (known
- *      position, nothing buffered, no backoff pending);
- *   3. answers are decoded into per-partition chunks; records are taken from the chunks and the
- *      position moves past each record as it is handed out.
+ *      position, no fetch in flight, fewer than PARTITION_CHUNKS_MAX chunks buffered, no
+ *      backoff pending), from the end of what is buffered;
+ *   3. each answer becomes one chunk per partition, queued at once from the batch headers and
+ *      decoded after the leader's next fetch has started; records are taken from the chunks
+ *      and the position moves past each record as it is handed out.
  *
- * Invariant: a partition is in at most one fetch or one buffered chunk at a time, so at most
- * one fetch response per leader (bounded by fetchMaxBytes) is held in memory. A seek bumps the
- * partition's epoch; chunks and answers from an older epoch are dropped, never handed out.
+ * Prefetch: an answer that brought records starts the leader's next fetch at once (before its
+ * chunks are decoded), and handing out the last record of a chunk starts one too, so the next
+ * fetch is in flight while buffered records are decoded and handed out, and the reader rarely
+ * waits for a round trip.
+ *
+ * Bounds: at most one fetch in flight per leader; a partition gets a fetch only while it holds
+ * fewer than PARTITION_CHUNKS_MAX (2) chunks, so it holds at most 2 × partitionMaxBytes; a
+ * fetch asks for at most fetchMaxBytes minus what the consumer holds, so what it holds plus
+ * what is in flight stays within fetchMaxBytes per leader, as without prefetch. (Either bound
+ * can be passed by one batch larger than it: a fetch always returns at least one batch.)
+ * A seek bumps the partition's epoch and drops its chunks; answers from an older epoch
+ * (including a prefetch in flight during the seek) are dropped, never handed out.
  */
 import { RecordBatch, batchesIn, decodeRecords } from '../codec/index.js';
 import { BrokerError } from '../errors/index.js';
-import type { FetchPartitionResponse__Output, FetchResponse__Output } from '../proto/index.js';
+import type { FetchResponse__Output } from '../proto/index.js';
 import {
   BrookClientError,
   brokerErrorOf,
@@ -31,6 +42,25 @@ import { backoffMs, checkInteger, checkRetryPolicy, type RetryPolicy } from './r
 
 const MiB = 1024 * 1024;
 
+/**
+ * Fetched chunks one partition may hold. A partition is fetched only while it holds fewer, so
+ * one chunk is handed out while the next one's fetch is in flight, and a partition holds at most
+ * this many fetch answers: PARTITION_CHUNKS_MAX × partitionMaxBytes.
+ */
+const PARTITION_CHUNKS_MAX = 2;
+
+/** Default per-partition fetch size; see ConsumerOptions.partitionMaxBytes for why not 1 MiB. */
+const PARTITION_MAX_BYTES_DEFAULT = 8 * MiB;
+
+/**
+ * Handing out buffered records runs on promise jobs only, which starve I/O: a prefetch's answer
+ * would wait in the socket (and HTTP/2 flow control would stop the broker's send) until the
+ * buffer ran dry. So the iterator gives the event loop a turn after this many records or bytes
+ * (keys and values), and poll() once per call.
+ */
+const YIELD_RECORDS = 1_000;
+const YIELD_BYTES = 1 * MiB;
+
 /** What to do when a partition has no valid position: start at the log start or end, or fail. */
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
 
@@ -43,7 +73,15 @@ export interface ConsumerOptions {
   readonly fetchMinBytes?: number;
   /** Byte limit of one fetch response (default 50 MiB). */
   readonly fetchMaxBytes?: number;
-  /** Byte limit per partition in one fetch (default 1 MiB); one larger batch still comes. */
+  /**
+   * Byte limit per partition in one fetch (default 8 MiB; Kafka's max.partition.fetch.bytes is
+   * 1 MiB); one larger batch still comes. A partition buffers at most two fetches' worth. The
+   * default is larger than Kafka's because each Brook fetch has a high fixed cost on the broker
+   * and in transit, and a leader gets one fetch at a time: with prefetch, 1 MiB fetches read one
+   * partition at 74-90 MB/s on the machine of docs/benchmarks.md, 8 MiB ones at 125-146 MB/s.
+   * Memory: a partition holds at most 2 × partitionMaxBytes, the consumer at most fetchMaxBytes
+   * per leader.
+   */
   readonly partitionMaxBytes?: number;
   /** Where to start without a position or after OFFSET_OUT_OF_RANGE (default 'earliest'). */
   readonly autoOffsetReset?: AutoOffsetReset;
@@ -96,7 +134,17 @@ class PartitionState {
   /** Bumped by every seek; data fetched under an older epoch is stale. */
   epoch = 0;
   fetching = false;
-  buffered = false;
+  /** Chunks of this partition in the consumer's queue, and their fetched bytes. */
+  bufferedChunks = 0;
+  bufferedBytes = 0;
+  /** Where the next fetch starts while chunks are buffered: past the last buffered one. */
+  fetchOffset = 0;
+  /**
+   * A prefetch (a fetch past buffered records) was answered with an error that must not apply
+   * before those records are handed out (OFFSET_OUT_OF_RANGE, or an error the reader would
+   * see): no fetch until the buffer is drained; the fetch from the position then meets it anew.
+   */
+  holdUntilDrained = false;
   retryAtMs = 0;
   failures = 0;
 
@@ -106,14 +154,25 @@ class PartitionState {
   ) {}
 }
 
-/** Decoded records of one partition from one fetch, handed out front to back. */
+/**
+ * The records of one partition from one fetch, handed out front to back. A chunk is queued as
+ * soon as its answer arrives, so the next fetch can start at once, and decoded meanwhile: the
+ * reader waits at a chunk until it is `decoded`; a decoding `error` applies when the chunk
+ * reaches the front, after the records before it.
+ */
 interface Chunk {
   readonly state: PartitionState;
-  readonly epoch: number;
+  /** The offset the fetch asked for: records before it are skipped. */
+  readonly fromOffset: number;
   readonly records: ConsumerRecord[];
   index: number;
   /** Where the position goes after the last record: past the last fetched batch. */
   readonly nextOffset: number;
+  /** Bytes of the fetched batches the records are views into. */
+  readonly bytes: number;
+  decoded: boolean;
+  /** Why decoding failed; null when it did not. */
+  error: unknown;
 }
 
 /**
@@ -136,8 +195,13 @@ export class Consumer {
   private readonly autoOffsetReset: AutoOffsetReset;
   private readonly requestTimeoutMs: number;
   private readonly assigned = new Map<string, PartitionState>();
-  private readonly chunks: Chunk[] = [];
+  /** Buffered chunks in arrival order; only chunks of the current epoch of an assigned state. */
+  private chunks: Chunk[] = [];
+  /** Fetched bytes held in `chunks`. */
+  private bufferedBytes = 0;
   private readonly fetchingFrom = new Set<string>();
+  /** Fetches in flight, so close() can wait for them to end. */
+  private readonly fetches = new Set<Promise<void>>();
   private readonly abort = new AbortController();
   private wakers: (() => void)[] = [];
   private failure: unknown = null;
@@ -148,7 +212,7 @@ export class Consumer {
     this.fetchMaxWaitMs = options.fetchMaxWaitMs ?? 500;
     this.fetchMinBytes = options.fetchMinBytes ?? 1;
     this.fetchMaxBytes = options.fetchMaxBytes ?? 50 * MiB;
-    this.partitionMaxBytes = options.partitionMaxBytes ?? 1 * MiB;
+    this.partitionMaxBytes = options.partitionMaxBytes ?? PARTITION_MAX_BYTES_DEFAULT;
     this.autoOffsetReset = options.autoOffsetReset ?? 'earliest';
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.retry = {
@@ -187,7 +251,9 @@ export class Consumer {
       next.set(key, this.assigned.get(key) ?? new PartitionState(tp.topic, tp.partition));
     }
     for (const [key, state] of this.assigned) {
-      if (!next.has(key)) state.epoch++;
+      if (next.has(key)) continue;
+      state.epoch++;
+      this.dropBuffered(state);
     }
     this.assigned.clear();
     for (const [key, state] of next) this.assigned.set(key, state);
@@ -204,13 +270,13 @@ export class Consumer {
    * 'latest' (the high watermark: only new records), or the first record whose timestamp is >=
    * timestampMs (the high watermark if none is). Looks the offset up with ListOffsets and
    * rejects with its error when that fails after retries. Records fetched before the seek are
-   * discarded.
+   * discarded, including the answer of a fetch still in flight.
    */
   async seek(tp: TopicPartition, position: SeekPosition): Promise<void> {
     const state = this.stateOf(tp);
     state.epoch++;
     state.fetching = false;
-    state.buffered = false;
+    this.dropBuffered(state);
     state.retryAtMs = 0;
     if (typeof position === 'number') {
       checkInteger('seek: position', position, 0, Number.MAX_SAFE_INTEGER);
@@ -233,10 +299,13 @@ export class Consumer {
 
   /**
    * Waits up to `timeoutMs` for records and returns those available (possibly none, never more
-   * than one fetch's worth). Positions move past the returned records.
+   * than is buffered: PARTITION_CHUNKS_MAX fetch answers per partition). Positions move past the
+   * returned records.
    */
   async poll(timeoutMs: number): Promise<ConsumerRecord[]> {
     const deadlineMs = Date.now() + timeoutMs;
+    // The caller may have handled the last poll's records without giving I/O a turn.
+    await yieldToEventLoop();
     for (;;) {
       const records: ConsumerRecord[] = [];
       for (let record = this.take(); record !== null; record = this.take()) records.push(record);
@@ -249,25 +318,37 @@ export class Consumer {
 
   /** Yields records one by one until close(); `break` leaves the position after the last one. */
   async *[Symbol.asyncIterator](): AsyncGenerator<ConsumerRecord, void, undefined> {
+    let records = 0;
+    let bytes = 0;
     while (!this.closed) {
       const record = this.take();
       if (record !== null) {
         yield record;
+        records++;
+        bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
+        if (records >= YIELD_RECORDS || bytes >= YIELD_BYTES) {
+          records = 0;
+          bytes = 0;
+          await yieldToEventLoop();
+        }
       } else {
         await this.fill(this.requestTimeoutMs);
       }
     }
   }
 
-  /** Stops reading: in-flight fetches are cancelled, pending reads return. Idempotent. */
-  close(): Promise<void> {
+  /**
+   * Stops reading: in-flight fetches (prefetches included) are cancelled and no new one starts;
+   * pending reads return. Resolves once every fetch has ended. Idempotent.
+   */
+  async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
       this.abort.abort();
       this.wake();
       this.pool.close();
     }
-    return Promise.resolve();
+    await Promise.allSettled([...this.fetches]);
   }
 
   private checkOpen(): void {
@@ -287,25 +368,64 @@ export class Consumer {
   private take(): ConsumerRecord | null {
     while (this.chunks.length > 0) {
       const chunk = this.chunks[0]!;
-      const { state } = chunk;
-      const current = this.assigned.get(tpKey(state)) === state && chunk.epoch === state.epoch;
-      const record = current ? chunk.records[chunk.index] : undefined;
-      if (record !== undefined && state.position !== null && record.offset >= state.position) {
-        chunk.index++;
-        state.position = record.offset + 1;
-        return record;
+      if (!chunk.decoded) return null;
+      if (chunk.error !== null) {
+        this.failChunk(chunk);
+        continue;
       }
+      const { state } = chunk;
+      const record = chunk.records[chunk.index];
       if (record !== undefined) {
         chunk.index++;
+        if (state.position !== null && record.offset >= state.position) {
+          state.position = record.offset + 1;
+          return record;
+        }
         continue;
       }
       this.chunks.shift();
-      if (current) {
-        state.buffered = false;
-        if (state.position !== null) state.position = Math.max(state.position, chunk.nextOffset);
-      }
+      this.bufferedBytes -= chunk.bytes;
+      state.bufferedChunks--;
+      state.bufferedBytes -= chunk.bytes;
+      if (state.bufferedChunks === 0) state.holdUntilDrained = false;
+      if (state.position !== null) state.position = Math.max(state.position, chunk.nextOffset);
+      // Room for one more chunk of this partition: fetch it while the rest is handed out.
+      this.prefetch();
     }
     return null;
+  }
+
+  /**
+   * A chunk that failed to decode reached the front: its error applies now, as a fetch error at
+   * its offset would. The partition's later chunks and any fetch in flight started past it, so
+   * they are dropped (as by a seek to the position, which is the chunk's first offset).
+   */
+  private failChunk(chunk: Chunk): void {
+    const { state } = chunk;
+    state.epoch++;
+    state.fetching = false;
+    this.dropBuffered(state);
+    this.onPartitionError(state, chunk.error);
+  }
+
+  /** Drops the buffered chunks of `state` (after a seek or an unassign). */
+  private dropBuffered(state: PartitionState): void {
+    if (state.bufferedChunks > 0) {
+      this.chunks = this.chunks.filter((chunk) => chunk.state !== state);
+      this.bufferedBytes -= state.bufferedBytes;
+    }
+    state.bufferedChunks = 0;
+    state.bufferedBytes = 0;
+    state.holdUntilDrained = false;
+  }
+
+  /** Starts the fetches that can start now, in the background (failures reach the reader). */
+  private prefetch(): void {
+    if (this.closed || this.failure !== null) return;
+    this.startFetches().catch((error: unknown) => {
+      this.failure ??= error;
+      this.wake();
+    });
   }
 
   /**
@@ -319,11 +439,12 @@ export class Consumer {
     if (this.closed) return;
     await this.startFetches();
     this.throwFailure();
-    if (this.chunks.length > 0) return;
-    // With a fetch in flight its answer wakes us; without one, a backoff ending is the next
-    // event (or, with nothing assigned, a short nap keeps the loop from spinning).
+    if (this.chunks[0]?.decoded === true) return;
+    // With a fetch in flight (or a chunk being decoded) its end wakes us; without one, a
+    // backoff ending is the next event (or, with nothing assigned, a short nap keeps the loop
+    // from spinning).
     const sleepMs =
-      this.fetchingFrom.size > 0
+      this.fetchingFrom.size > 0 || this.chunks.length > 0
         ? waitMs
         : Math.min(waitMs, this.nextRetryMs() ?? this.retry.retryBackoffMsMin);
     await this.sleep(Math.max(1, sleepMs));
@@ -413,20 +534,45 @@ export class Consumer {
     return this.autoOffsetReset;
   }
 
-  /** Starts one fetch per leader that has none in flight. */
+  /**
+   * Starts one fetch per leader that has none in flight, for its fetchable partitions. Safe to
+   * run concurrently: the final checks and the start of each fetch happen without an await in
+   * between, so no leader or partition ever gets two fetches at once.
+   */
   private async startFetches(): Promise<void> {
+    const candidates: { state: PartitionState; address: string }[] = [];
+    for (const state of this.assigned.values()) {
+      if (!this.isFetchable(state, Date.now())) continue;
+      const address = await this.leaderOf(state);
+      if (address !== null && !this.fetchingFrom.has(address)) candidates.push({ state, address });
+    }
+    if (this.closed) return;
     const nowMs = Date.now();
     const byAddress = new Map<string, PartitionState[]>();
-    for (const state of this.assigned.values()) {
-      if (state.position === null || state.fetching || state.buffered) continue;
-      if (state.retryAtMs > nowMs) continue;
-      const address = await this.leaderOf(state);
-      if (address === null || this.fetchingFrom.has(address)) continue;
+    for (const { state, address } of candidates) {
+      if (this.fetchingFrom.has(address) || !this.isFetchable(state, nowMs)) continue;
+      if (this.assigned.get(tpKey(state)) !== state) continue;
       const states = byAddress.get(address) ?? [];
       states.push(state);
       byAddress.set(address, states);
     }
-    for (const [address, states] of byAddress) void this.fetchFrom(address, states);
+    for (const [address, states] of byAddress) {
+      const fetch = this.fetchFrom(address, states);
+      this.fetches.add(fetch);
+      void fetch.finally(() => this.fetches.delete(fetch));
+    }
+  }
+
+  /** Whether `state` may join a fetch now (see the bounds in the file comment). */
+  private isFetchable(state: PartitionState, nowMs: number): boolean {
+    return (
+      state.position !== null &&
+      !state.fetching &&
+      state.retryAtMs <= nowMs &&
+      state.bufferedChunks < PARTITION_CHUNKS_MAX &&
+      !(state.holdUntilDrained && state.bufferedChunks > 0) &&
+      this.bufferedBytes < this.fetchMaxBytes
+    );
   }
 
   /** The leader address of a partition, refreshing metadata when unknown; null to back off. */
@@ -451,11 +597,18 @@ export class Consumer {
     state.failures++;
   }
 
+  /** One Fetch from `address`; marks the leader and partitions busy before its first await. */
   private async fetchFrom(address: string, states: readonly PartitionState[]): Promise<void> {
     this.fetchingFrom.add(address);
     const epochs = states.map((state) => state.epoch);
-    const positions = states.map((state) => state.position ?? 0);
+    // Past what is buffered: a prefetch continues where the buffered chunks end.
+    const positions = states.map((state) =>
+      state.bufferedChunks > 0 ? state.fetchOffset : (state.position ?? 0),
+    );
     for (const state of states) state.fetching = true;
+    let decodes: Promise<void>[] = [];
+    // What is buffered counts against fetchMaxBytes (isFetchable keeps this at least 1).
+    const maxBytes = Math.max(1, this.fetchMaxBytes - this.bufferedBytes);
     try {
       const request = {
         partitions: states.map((state, i) => ({
@@ -465,8 +618,8 @@ export class Consumer {
           maxBytes: this.partitionMaxBytes,
         })),
         maxWaitMs: this.fetchMaxWaitMs,
-        minBytes: this.fetchMinBytes,
-        maxBytes: this.fetchMaxBytes,
+        minBytes: Math.min(this.fetchMinBytes, maxBytes),
+        maxBytes,
         format: 'BATCHES' as const,
       };
       const response = await callUnary<FetchResponse__Output>(
@@ -475,7 +628,7 @@ export class Consumer {
         (options, callback) => this.pool.broker(address).fetch(request, options, callback),
         this.abort.signal,
       );
-      await this.onFetchResponse(states, epochs, positions, response);
+      if (!this.closed) decodes = this.onFetchResponse(states, epochs, positions, response);
     } catch (error: unknown) {
       if (!this.closed) this.onFetchError(states, epochs, error);
     } finally {
@@ -484,7 +637,13 @@ export class Consumer {
       }
       this.fetchingFrom.delete(address);
       this.wake();
+      // Data is flowing: fetch on while it is decoded and handed out. An empty answer (caught
+      // up) starts nothing here; the reader's next wait does, so an idle consumer does not
+      // poll forever.
+      if (decodes.length > 0) this.prefetch();
     }
+    // close() waits for this fetch, so for its decoding too.
+    await Promise.all(decodes);
   }
 
   private onFetchError(
@@ -503,12 +662,17 @@ export class Consumer {
     });
   }
 
-  private async onFetchResponse(
+  /**
+   * Queues a chunk per partition answered with records, from the batch headers alone, and
+   * returns their decodings, started here; the caller starts the next fetch meanwhile.
+   */
+  private onFetchResponse(
     states: readonly PartitionState[],
     epochs: readonly number[],
     positions: readonly number[],
     response: FetchResponse__Output,
-  ): Promise<void> {
+  ): Promise<void>[] {
+    const decodes: Promise<void>[] = [];
     for (let i = 0; i < states.length; i++) {
       const state = states[i]!;
       const answer = response.partitions[i];
@@ -518,25 +682,49 @@ export class Consumer {
         this.onPartitionError(state, error);
         continue;
       }
+      const fromOffset = positions[i]!;
+      let batches: Buffer[];
       try {
-        const chunk = await this.decode(state, epochs[i]!, positions[i]!, answer);
-        // The decode awaited: a seek may have happened meanwhile.
-        if (chunk === null || state.epoch !== epochs[i]) continue;
-        state.failures = 0;
-        if (chunk.records.length > 0) {
-          state.buffered = true;
-          this.chunks.push(chunk);
-        } else if (state.position !== null) {
-          state.position = Math.max(state.position, chunk.nextOffset);
-        }
-      } catch (decodeError: unknown) {
-        this.onPartitionError(state, decodeError);
+        batches = answer.recordBatches.flatMap((blob) => batchesIn(blob));
+      } catch (framingError: unknown) {
+        this.onPartitionError(state, framingError);
+        continue;
       }
+      state.failures = 0;
+      // Batches wholly before the fetch offset (the first may start before it) are skipped.
+      const wanted = batches.filter((batch) => RecordBatch.of(batch).nextOffset > fromOffset);
+      const last = wanted[wanted.length - 1];
+      if (last === undefined) continue;
+      let bytes = 0;
+      for (const blob of answer.recordBatches) bytes += blob.length;
+      const chunk: Chunk = {
+        state,
+        fromOffset,
+        records: [],
+        index: 0,
+        nextOffset: RecordBatch.of(last).nextOffset,
+        bytes,
+        decoded: false,
+        error: null,
+      };
+      this.chunks.push(chunk);
+      this.bufferedBytes += bytes;
+      state.bufferedChunks++;
+      state.bufferedBytes += bytes;
+      state.fetchOffset = chunk.nextOffset;
+      decodes.push(this.decode(chunk, wanted));
     }
+    return decodes;
   }
 
   private onPartitionError(state: PartitionState, error: unknown): void {
-    if (error instanceof BrokerError && error.code === 'OFFSET_OUT_OF_RANGE') {
+    const isOutOfRange = error instanceof BrokerError && error.code === 'OFFSET_OUT_OF_RANGE';
+    if ((isOutOfRange || !isRetriable(error)) && state.bufferedChunks > 0) {
+      // A prefetch's error: it applies after the buffered records, not before them.
+      state.holdUntilDrained = true;
+      return;
+    }
+    if (isOutOfRange) {
       if (this.autoOffsetReset === 'none') {
         this.failure = error;
         return;
@@ -557,22 +745,13 @@ export class Consumer {
     this.backOff(state);
   }
 
-  /** Decodes a partition's batches into records at or after `fromOffset`. */
-  private async decode(
-    state: PartitionState,
-    epoch: number,
-    fromOffset: number,
-    answer: FetchPartitionResponse__Output,
-  ): Promise<Chunk | null> {
-    const records: ConsumerRecord[] = [];
-    let nextOffset = fromOffset;
-    for (const blob of answer.recordBatches) {
-      for (const batch of batchesIn(blob)) {
-        const header = RecordBatch.of(batch);
-        if (header.nextOffset <= fromOffset) continue;
-        const leaderEpoch = header.leaderEpoch;
-        const decoded = await decodeRecords(batch);
-        for (const record of decoded) {
+  /** Decodes `batches` into the chunk's records at or after its fromOffset; never rejects. */
+  private async decode(chunk: Chunk, batches: readonly Buffer[]): Promise<void> {
+    const { state, fromOffset, records } = chunk;
+    try {
+      for (const batch of batches) {
+        const { leaderEpoch } = RecordBatch.of(batch);
+        for (const record of await decodeRecords(batch)) {
           if (record.offset < fromOffset) continue;
           records.push({
             topic: state.topic,
@@ -585,11 +764,18 @@ export class Consumer {
             leaderEpoch,
           });
         }
-        nextOffset = Math.max(nextOffset, header.nextOffset);
       }
+    } catch (error: unknown) {
+      chunk.error = error;
     }
-    return { state, epoch, records, index: 0, nextOffset };
+    chunk.decoded = true;
+    this.wake();
   }
+}
+
+/** Resolves after the event loop has polled for I/O once. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 function tpKey(tp: TopicPartition): string {

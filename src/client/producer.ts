@@ -7,12 +7,21 @@
  * The loop:
  *   send() -> [buffer room] -> topic known? -> partition -> open batch of that partition
  *   open batch closes at batchBytesMax or after lingerMs -> ready queue (encoding starts)
- *   drain(): per leader, requests of ready batches, one in flight per partition, at most
- *            maxInflightRequests per broker -> answer -> resolve, retry, or reject
+ *   drain(): per leader, requests of ready batches, at most maxInflightRequestsPerPartition
+ *            in flight per partition and maxInflightRequests per broker, written to the
+ *            broker's ProduceStream in the order they were made -> answer -> resolve, retry,
+ *            or reject
  *
- * Ordering: one request per partition is in flight at a time, and a retried batch goes back to
- * the front of its partition's queue, so batches of a partition are appended in send order even
- * across retries. Several ready batches of a partition travel together in one request.
+ * Ordering: the broker appends the requests of one ProduceStream in arrival order, requests are
+ * written in the order they were made, and each takes its partitions' batches in closing order,
+ * so while nothing fails the batches of a partition are appended in send order however many
+ * requests are in flight. A retried batch
+ * goes back into its partition's queue at its place by sequence (before every batch closed
+ * after it). With one request in flight per partition (maxInflightRequestsPerPartition: 1) that
+ * keeps send order across retries too. With more, a retry can reorder, exactly as Kafka without
+ * idempotence: when batch A fails with a retriable error while a later batch B of the same
+ * partition is already in flight, B can be appended before A's retry. Several ready batches of
+ * a partition travel together in one request.
  *
  * Delivery: without idempotence (producer ids) a retry can write a batch twice, e.g. when the
  * first attempt was appended but its answer was lost or timed out. Set `retries: 0` when a
@@ -63,8 +72,24 @@ export interface ProducerOptions {
   readonly requestTimeoutMs?: number;
   /** Upper bound on the time from send() to its settling, retries included (default 120000). */
   readonly deliveryTimeoutMs?: number;
-  /** Requests in flight per broker (default 5). */
+  /**
+   * Requests in flight per broker, over all its partitions and topics (default 20). A request
+   * carries the batches of one topic, so this must leave room for several topics or partitions
+   * to pipeline at once; memory stays bounded by bufferBytesMax, which counts batches until they
+   * settle.
+   */
   readonly maxInflightRequests?: number;
+  /**
+   * Requests in flight per partition (default 5, like Kafka's
+   * max.in.flight.requests.per.connection), within maxInflightRequests. While no request fails,
+   * the batches of a partition are appended in send order whatever this is. With more than 1, a
+   * retry can reorder: if a batch fails with a retriable error while a later batch of the same
+   * partition is in flight, the later one can be appended first, and the retried one after it
+   * (exactly as Kafka without idempotence). Set 1 for strict order under retries, until
+   * idempotence (producer ids and sequence numbers) lands; it costs throughput, because a
+   * partition's next request then waits for the previous answer.
+   */
+  readonly maxInflightRequestsPerPartition?: number;
   /** Bytes of records held before send() waits for room (default 32 MiB). */
   readonly bufferBytesMax?: number;
   /** Refresh a topic's metadata older than this, in ms (default 300000). */
@@ -110,6 +135,8 @@ const BATCH_BYTES_CEILING = 8 * MiB;
 const BATCH_RECORDS_MAX = 100_000;
 /** Extra time the client waits beyond the broker's own timeout before giving up on an answer. */
 const ANSWER_GRACE_MS = 1_000;
+/** Largest in-flight bound accepted, per broker or per partition (the broker's own stream limit). */
+const INFLIGHT_REQUESTS_CEILING = 1_024;
 
 const ACKS = { all: 'ACKS_ALL', leader: 'ACKS_LEADER', none: 'ACKS_NONE' } as const;
 const COMPRESSION = { none: 0, gzip: 1, snappy: 2 } as const;
@@ -138,6 +165,8 @@ class ProducerBatch {
   attempts = 0;
   retryAtMs = 0;
   encoded: Promise<Buffer> | null = null;
+  /** Position among the batches of its partition, fixed when the batch closes. */
+  sequence = 0;
 
   constructor(
     readonly topic: string,
@@ -146,12 +175,17 @@ class ProducerBatch {
   ) {}
 }
 
-/** The batches of one partition: the open one, the closed ones in order, and the flight flag. */
+/**
+ * The batches of one partition: the open one, the closed ones in sequence order, and how many
+ * requests carrying its batches are in flight.
+ */
 class PartitionQueue {
   open: ProducerBatch | null = null;
   lingerTimer: NodeJS.Timeout | null = null;
   readonly ready: ProducerBatch[] = [];
-  inflight = false;
+  inflight = 0;
+  /** Sequence of the next batch to close. */
+  nextSequence = 0;
 
   constructor(
     readonly topic: string,
@@ -169,7 +203,8 @@ class TopicState {
 
 /**
  * A Kafka-style producer. Safe to share: send() may be called concurrently from anywhere; the
- * records of one partition are appended in the order send() was called.
+ * records of one partition are appended in the order send() was called, across retries too
+ * with maxInflightRequestsPerPartition 1 (with more, a retry can reorder: see that option).
  *
  * Errors: send() rejects with a BrokerError carrying the Kafka code when the broker refused the
  * record's batch (e.g. RECORD_TOO_LARGE) or retries ran out (the last error, e.g.
@@ -185,6 +220,12 @@ export class Producer {
   private readonly streams = new Map<string, ProduceStream>();
   /** Requests started per broker address and not yet settled (encoding included). */
   private readonly inflightRequests = new Map<string, number>();
+  /**
+   * Per broker address: settles once the last request made for it has been written to its
+   * stream (or found nothing to write). Each request waits for the one before, so requests reach
+   * the broker in the order they were made even when a later one finishes encoding first.
+   */
+  private readonly writeTurns = new Map<string, Promise<void>>();
   private readonly retry: RetryPolicy;
   private readonly acks: Acks;
   private readonly lingerMs: number;
@@ -193,6 +234,7 @@ export class Producer {
   private readonly requestTimeoutMs: number;
   private readonly deliveryTimeoutMs: number;
   private readonly maxInflightRequests: number;
+  private readonly maxInflightRequestsPerPartition: number;
   private readonly bufferBytesMax: number;
   /** Records admitted but not settled, and their estimated bytes. */
   private outstandingCount = 0;
@@ -222,7 +264,8 @@ export class Producer {
     this.batchBytesMax = options.batchBytesMax ?? 16_384;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.deliveryTimeoutMs = options.deliveryTimeoutMs ?? 120_000;
-    this.maxInflightRequests = options.maxInflightRequests ?? 5;
+    this.maxInflightRequests = options.maxInflightRequests ?? 20;
+    this.maxInflightRequestsPerPartition = options.maxInflightRequestsPerPartition ?? 5;
     this.bufferBytesMax = options.bufferBytesMax ?? 32 * MiB;
     this.retry = {
       retries: options.retries ?? 5,
@@ -234,7 +277,13 @@ export class Producer {
     checkInteger('batchBytesMax', this.batchBytesMax, 1, BATCH_BYTES_CEILING);
     checkInteger('requestTimeoutMs', this.requestTimeoutMs, 1, 300_000);
     checkInteger('deliveryTimeoutMs', this.deliveryTimeoutMs, this.lingerMs, 3_600_000);
-    checkInteger('maxInflightRequests', this.maxInflightRequests, 1, 1_024);
+    checkInteger('maxInflightRequests', this.maxInflightRequests, 1, INFLIGHT_REQUESTS_CEILING);
+    checkInteger(
+      'maxInflightRequestsPerPartition',
+      this.maxInflightRequestsPerPartition,
+      1,
+      INFLIGHT_REQUESTS_CEILING,
+    );
     checkInteger('bufferBytesMax', this.bufferBytesMax, this.batchBytesMax, 4_096 * MiB);
     this.metadata = new MetadataCache(this.pool, bootstrap, {
       requestTimeoutMs: this.requestTimeoutMs,
@@ -405,6 +454,7 @@ export class Producer {
     const batch = queue.open;
     if (batch === null) return;
     queue.open = null;
+    batch.sequence = queue.nextSequence++;
     batch.encoded = encodeBatch(batch.records, { compression: this.compression });
     // The encoding is awaited when the batch is sent; until then a failure must not count as
     // an unhandled rejection.
@@ -428,9 +478,10 @@ export class Producer {
   }
 
   /**
-   * Sends what can be sent now: for each partition with a ready batch, no request in flight and
-   * a known leader, groups batches per leader and topic into requests, within each broker's
-   * in-flight limit. Wakes itself again for batches waiting on a backoff or on metadata.
+   * Sends what can be sent now: for each partition with a ready batch, room for another request
+   * in flight and a known leader, groups batches per leader and topic into requests, within the
+   * per-partition and per-broker in-flight limits. Wakes itself again for batches waiting on a
+   * backoff or on metadata.
    */
   private drain(): void {
     const nowMs = Date.now();
@@ -438,7 +489,7 @@ export class Producer {
     const byAddress = new Map<string, Map<string, PartitionQueue[]>>();
     for (const topic of this.topics.values()) {
       for (const queue of topic.partitions.values()) {
-        if (queue.inflight) continue;
+        if (queue.inflight >= this.maxInflightRequestsPerPartition) continue;
         this.expireBatches(queue, nowMs);
         const head = queue.ready[0];
         if (head === undefined) continue;
@@ -469,31 +520,46 @@ export class Producer {
       stream = new ProduceStream(address, this.pool);
       this.streams.set(address, stream);
     }
+    const nowMs = Date.now();
     for (const [topic, queues] of byTopic) {
-      let next = 0;
-      while (next < queues.length && this.inflightTo(address) < this.maxInflightRequests) {
+      // Requests for this topic while the broker has room and some partition can send. Each
+      // request starts at the partition the previous one had no room for, so a partition with
+      // many ready batches does not crowd the others out of the broker's in-flight slots.
+      let start = 0;
+      while (this.inflightTo(address) < this.maxInflightRequests) {
         const taken: ProducerBatch[] = [];
         const inRequest: PartitionQueue[] = [];
         let requestBytes = 0;
-        for (; next < queues.length; next++) {
-          const queue = queues[next];
-          if (queue === undefined) break;
-          const head = queue.ready[0];
-          if (
-            head !== undefined &&
-            taken.length > 0 &&
-            requestBytes + head.sizeBytes > REQUEST_BYTES_MAX
-          ) {
+        let stoppedAt = 0;
+        for (let i = 0; i < queues.length; i++) {
+          const index = (start + i) % queues.length;
+          const queue = queues[index];
+          const head = queue?.ready[0];
+          if (queue === undefined || head === undefined || !this.canSend(queue, nowMs)) continue;
+          if (taken.length > 0 && requestBytes + head.sizeBytes > REQUEST_BYTES_MAX) {
+            stoppedAt = index;
             break;
           }
           requestBytes += this.takeBatches(queue, taken, REQUEST_BYTES_MAX - requestBytes);
-          queue.inflight = true;
+          queue.inflight++;
           inRequest.push(queue);
         }
+        if (taken.length === 0) break;
+        start = stoppedAt;
         this.inflightRequests.set(address, this.inflightTo(address) + 1);
         void this.sendRequest(stream, topic, taken, inRequest);
       }
     }
+  }
+
+  /** Whether `queue` has a batch to send now and room for another request in flight. */
+  private canSend(queue: PartitionQueue, nowMs: number): boolean {
+    const head = queue.ready[0];
+    return (
+      head !== undefined &&
+      head.retryAtMs <= nowMs &&
+      queue.inflight < this.maxInflightRequestsPerPartition
+    );
   }
 
   /** Moves ready batches of `queue` into `taken`: at least one, then while they fit. */
@@ -510,7 +576,11 @@ export class Producer {
     return bytes;
   }
 
-  /** One request on `stream`; settles or re-queues every batch in it, then drains again. */
+  /**
+   * One request on `stream`; settles or re-queues every batch in it, then drains again. The
+   * request is written only after the request made before it for the same broker was written,
+   * so requests reach the broker in the order they were made.
+   */
   private async sendRequest(
     stream: ProduceStream,
     topic: string,
@@ -518,8 +588,13 @@ export class Producer {
     queues: PartitionQueue[],
   ): Promise<void> {
     const retried: ProducerBatch[] = [];
+    const previous = this.writeTurns.get(stream.address) ?? Promise.resolve();
+    let written = (): void => undefined;
+    const turn = new Promise<void>((resolve) => (written = resolve));
+    this.writeTurns.set(stream.address, turn);
     try {
       const encoded = await this.encodeAll(batches, retried);
+      await previous;
       if (encoded.length > 0) {
         const request: ProduceRequest = {
           topic,
@@ -532,15 +607,19 @@ export class Producer {
         };
         const sent = encoded.map(({ batch }) => batch);
         try {
-          const response = await stream.send(request, this.requestTimeoutMs + ANSWER_GRACE_MS);
-          this.onResponse(sent, response, retried);
+          // send() writes the request before it returns: the next request may go now.
+          const answer = stream.send(request, this.requestTimeoutMs + ANSWER_GRACE_MS);
+          written();
+          this.onResponse(sent, await answer, retried);
         } catch (error: unknown) {
           for (const batch of sent) this.onBatchError(batch, error, retried);
         }
       }
     } finally {
+      written();
+      if (this.writeTurns.get(stream.address) === turn) this.writeTurns.delete(stream.address);
       this.requeue(retried);
-      for (const queue of queues) queue.inflight = false;
+      for (const queue of queues) queue.inflight--;
       this.inflightRequests.set(stream.address, this.inflightTo(stream.address) - 1);
       this.scheduleDrain(0);
     }
@@ -627,13 +706,16 @@ export class Producer {
     }
   }
 
-  /** Puts retried batches back at the front of their queues, keeping their relative order. */
+  /**
+   * Puts retried batches back into their queues at their place by sequence: before every batch
+   * closed after them, including batches retried by another request that failed first.
+   */
   private requeue(retried: readonly ProducerBatch[]): void {
-    for (let i = retried.length - 1; i >= 0; i--) {
-      const batch = retried[i];
-      if (batch === undefined) continue;
-      const topic = this.topicState(batch.topic);
-      this.partitionQueue(topic, batch.partition).ready.unshift(batch);
+    for (const batch of retried) {
+      const { ready } = this.partitionQueue(this.topicState(batch.topic), batch.partition);
+      let at = 0;
+      while (at < ready.length && (ready[at]?.sequence ?? Infinity) < batch.sequence) at++;
+      ready.splice(at, 0, batch);
     }
   }
 

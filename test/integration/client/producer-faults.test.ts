@@ -2,9 +2,13 @@
  * The producer's failure handling against scripted in-process gRPC brokers: a partition moving
  * to another broker (NOT_LEADER_OR_FOLLOWER with a leader hint), retries running out, a refusal
  * that must reject exactly the affected records, a stream that breaks mid-request, a broker that
- * never answers, and the one-request-per-partition rule that keeps batches in order. The fakes
- * speak the real brook.v1 contract over loopback; each test scripts their answers.
+ * never answers, pipelining (several requests of one partition in flight, appended in send
+ * order), and ordering under retries: kept with maxInflightRequestsPerPartition 1, not with
+ * more (as documented, like Kafka without idempotence). The fakes speak the real brook.v1
+ * contract over loopback and, like the broker, append the requests of one ProduceStream in
+ * arrival order; each test scripts their answers.
  */
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeRecords } from '../../../src/codec/index.js';
@@ -17,7 +21,12 @@ import type {
   ProduceStreamResponse,
 } from '../../../src/proto/index.js';
 
-type Answer = (partition: number, recordCount: number) => ProduceResult | 'hang' | 'break';
+/** The answer for one batch; `request` is the request's index in arrival order (from 0). */
+type Answer = (
+  partition: number,
+  recordCount: number,
+  request: number,
+) => ProduceResult | 'hang' | 'break';
 
 interface FakeBroker {
   readonly address: string;
@@ -27,6 +36,8 @@ interface FakeBroker {
   /** Values received per partition, decoded, in arrival order. */
   readonly values: Map<number, string[]>;
   answer: Answer;
+  /** How long the broker waits before answering a request, in ms. */
+  answerDelayMs: number;
   /** Max requests observed in flight for one partition at once. */
   maxInflightPerPartition: number;
   close(): Promise<void>;
@@ -76,7 +87,7 @@ function metadataOf(cluster: Cluster): MetadataResponse {
 }
 
 const ok =
-  (offsets: Map<number, number>): Answer =>
+  (offsets: Map<number, number>): ((partition: number, recordCount: number) => ProduceResult) =>
   (partition, recordCount) => {
     const offset = offsets.get(partition) ?? 0;
     offsets.set(partition, offset + recordCount);
@@ -93,6 +104,7 @@ async function startFake(nodeId: number, cluster: Cluster): Promise<FakeBroker> 
     requests: [],
     values: new Map(),
     answer: ok(offsets),
+    answerDelayMs: 5,
     maxInflightPerPartition: 0,
     close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
   };
@@ -102,8 +114,19 @@ async function startFake(nodeId: number, cluster: Cluster): Promise<FakeBroker> 
     ProduceStream: (
       call: grpc.ServerDuplexStream<ProduceStreamRequest__Output, ProduceStreamResponse>,
     ) => {
+      // Like the broker: requests of one stream are appended in arrival order, and answered
+      // when ready, so several may be in flight.
+      let appendTurn: Promise<unknown> = Promise.resolve();
       call.on('data', (message: ProduceStreamRequest__Output) => {
-        void handle(fake, call, message, inflight);
+        const partitions = new Set((message.request?.batches ?? []).map((b) => b.partition));
+        for (const partition of partitions) {
+          const now = (inflight.get(partition) ?? 0) + 1;
+          inflight.set(partition, now);
+          fake.maxInflightPerPartition = Math.max(fake.maxInflightPerPartition, now);
+        }
+        const appended = appendTurn.then(() => append(fake, message));
+        appendTurn = appended.catch(() => undefined);
+        void appended.then((outcome) => answer(fake, call, message, outcome, partitions, inflight));
       });
       call.on('end', () => call.end());
       call.on('error', () => undefined);
@@ -119,53 +142,82 @@ async function startFake(nodeId: number, cluster: Cluster): Promise<FakeBroker> 
   return fake;
 }
 
-async function handle(
-  fake: FakeBroker,
-  call: grpc.ServerDuplexStream<ProduceStreamRequest__Output, ProduceStreamResponse>,
-  message: ProduceStreamRequest__Output,
-  inflight: Map<number, number>,
-): Promise<void> {
+interface Outcome {
+  readonly results: ProduceResult[];
+  readonly action: 'hang' | 'break' | null;
+}
+
+/** Appends the request's accepted batches, in the order the stream delivered the requests. */
+async function append(fake: FakeBroker, message: ProduceStreamRequest__Output): Promise<Outcome> {
   const batches = message.request?.batches ?? [];
+  const request = fake.requests.length;
   fake.requests.push(batches.map((b) => b.partition));
-  // Several batches of one partition may share a request; what must not happen is two
-  // requests for one partition at once.
-  const partitions = new Set(batches.map((b) => b.partition));
-  for (const partition of partitions) {
-    const now = (inflight.get(partition) ?? 0) + 1;
-    inflight.set(partition, now);
-    fake.maxInflightPerPartition = Math.max(fake.maxInflightPerPartition, now);
-  }
   const results: ProduceResult[] = [];
-  let action: 'hang' | 'break' | null = null;
   for (const b of batches) {
     const records = await decodeRecords(b.recordBatch);
-    const answer = fake.answer(b.partition, records.length);
-    if (answer === 'hang' || answer === 'break') {
-      action = answer;
-      break;
-    }
-    if (answer.errorCode === 'NONE') {
+    const outcome = fake.answer(b.partition, records.length, request);
+    if (outcome === 'hang' || outcome === 'break') return { results, action: outcome };
+    if (outcome.errorCode === 'NONE') {
       const list = fake.values.get(b.partition) ?? [];
       list.push(...records.map((r) => r.value?.toString() ?? 'null'));
       fake.values.set(b.partition, list);
     }
-    results.push(answer);
+    results.push(outcome);
   }
+  return { results, action: null };
+}
+
+async function answer(
+  fake: FakeBroker,
+  call: grpc.ServerDuplexStream<ProduceStreamRequest__Output, ProduceStreamResponse>,
+  message: ProduceStreamRequest__Output,
+  outcome: Outcome,
+  partitions: ReadonlySet<number>,
+  inflight: Map<number, number>,
+): Promise<void> {
   // Answer a little later, so pipelined requests really overlap.
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await new Promise((resolve) => setTimeout(resolve, fake.answerDelayMs));
   for (const partition of partitions) inflight.set(partition, (inflight.get(partition) ?? 1) - 1);
-  if (action === 'hang') return;
-  if (action === 'break') {
+  if (outcome.action === 'hang') return;
+  if (outcome.action === 'break') {
     call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'connection lost' });
     return;
   }
-  call.write({ requestId: message.requestId, response: { results }, statusCode: 0 });
+  call.write({
+    requestId: message.requestId,
+    response: { results: outcome.results },
+    statusCode: 0,
+  });
 }
 
 async function cluster(brokerCount: number, leaders: number[]): Promise<Cluster> {
   const c: Cluster = { brokers: [], leaders };
   for (let id = 0; id < brokerCount; id++) c.brokers.push(await startFake(id, c));
   return c;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Sends `waves` waves of `perWave` records to partition 0 of "t", a few ms apart, so each wave's
+ * batches close and go out while earlier requests are still unanswered. Resolves with the values
+ * in send order once every send has resolved.
+ */
+async function sendInWaves(p: Producer, waves: number, perWave: number): Promise<string[]> {
+  const values: string[] = [];
+  const sends: Promise<unknown>[] = [];
+  for (let wave = 0; wave < waves; wave++) {
+    for (let i = 0; i < perWave; i++) {
+      const value = String(values.length);
+      values.push(value);
+      sends.push(p.send({ topic: 't', partition: 0, value }));
+    }
+    await delay(3);
+  }
+  await Promise.all(sends);
+  return values;
 }
 
 function producerFor(
@@ -291,10 +343,15 @@ describe('producer against scripted brokers', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(200);
   });
 
-  it('keeps one request per partition in flight and appends in send order', async () => {
+  it('with maxInflightRequestsPerPartition 1 keeps one request per partition in flight, in order', async () => {
     const c = await cluster(1, [0, 0, 0]);
     const broker = c.brokers[0]!;
-    const p = producerFor(c, { batchBytesMax: 256, lingerMs: 1, maxInflightRequests: 5 });
+    const p = producerFor(c, {
+      batchBytesMax: 256,
+      lingerMs: 1,
+      maxInflightRequests: 5,
+      maxInflightRequestsPerPartition: 1,
+    });
     const sends: Promise<unknown>[] = [];
     for (let i = 0; i < 600; i++)
       sends.push(p.send({ topic: 't', partition: i % 3, value: String(i) }));
@@ -307,6 +364,119 @@ describe('producer against scripted brokers', () => {
     }
     // Pipelining: some request carried more than one batch or partitions shared requests.
     expect(broker.requests.some((partitions) => partitions.length > 1)).toBe(true);
+  });
+
+  it('pipelines several requests of one partition and appends them in send order', async () => {
+    const c = await cluster(1, [0]);
+    const broker = c.brokers[0]!;
+    broker.answerDelayMs = 30;
+    const p = producerFor(c, { batchBytesMax: 256, lingerMs: 0 });
+    const values = await sendInWaves(p, 10, 60);
+    expect(broker.maxInflightPerPartition).toBeGreaterThan(1);
+    expect(broker.maxInflightPerPartition).toBeLessThanOrEqual(5);
+    expect(broker.values.get(0)).toEqual(values);
+  });
+
+  it('never has more than maxInflightRequestsPerPartition requests of a partition in flight', async () => {
+    const c = await cluster(1, [0, 0]);
+    const broker = c.brokers[0]!;
+    broker.answerDelayMs = 30;
+    const p = producerFor(c, {
+      batchBytesMax: 256,
+      lingerMs: 0,
+      maxInflightRequestsPerPartition: 2,
+    });
+    const sends: Promise<unknown>[] = [];
+    for (let wave = 0; wave < 10; wave++) {
+      for (let i = 0; i < 40; i++) {
+        sends.push(p.send({ topic: 't', partition: i % 2, value: `${wave}-${i}` }));
+      }
+      await delay(3);
+    }
+    await Promise.all(sends);
+    expect(broker.maxInflightPerPartition).toBe(2);
+  });
+
+  it('writes pipelined requests in the order they were made, whichever is encoded first', async () => {
+    const c = await cluster(1, [0]);
+    const broker = c.brokers[0]!;
+    broker.answerDelayMs = 30;
+    const p = producerFor(c, { compression: 'gzip', lingerMs: 0, batchBytesMax: 1_100_000 });
+    // A large batch (slow to gzip) and right after it a small one (quick to gzip).
+    const big = Array.from(
+      { length: 1_000 },
+      (_, i) => `big-${i}-${randomBytes(500).toString('hex')}`,
+    );
+    const sends = big.map((value) => p.send({ topic: 't', value }));
+    await p.flush();
+    expect((await Promise.all(sends)).length).toBe(1_000);
+    const mixed: string[] = [];
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < 1_000; i++) {
+      mixed.push(`a-${i}-${randomBytes(500).toString('hex')}`);
+      pending.push(p.send({ topic: 't', value: mixed[i]! }));
+    }
+    await delay(1);
+    mixed.push('small');
+    pending.push(p.send({ topic: 't', value: 'small' }));
+    await Promise.all(pending);
+    expect(broker.values.get(0)).toEqual([...big, ...mixed]);
+  });
+
+  it('with maxInflightRequestsPerPartition 1 a retried batch keeps send order', async () => {
+    const c = await cluster(1, [0]);
+    const broker = c.brokers[0]!;
+    broker.answerDelayMs = 20;
+    const fine = ok(new Map());
+    broker.answer = (partition, count, request) =>
+      request === 1
+        ? { partition, errorCode: 'NOT_ENOUGH_REPLICAS', errorMessage: 'once', offset: -1 }
+        : fine(partition, count);
+    const p = producerFor(c, {
+      batchBytesMax: 256,
+      lingerMs: 0,
+      maxInflightRequestsPerPartition: 1,
+    });
+    const values = await sendInWaves(p, 10, 60);
+    expect(broker.maxInflightPerPartition).toBe(1);
+    expect(broker.requests.length).toBeGreaterThan(2);
+    // Nothing was appended by the refused request, and nothing overtook its retry.
+    expect(broker.values.get(0)).toEqual(values);
+  });
+
+  it('puts the batches of several refused requests back in send order', async () => {
+    const c = await cluster(1, [0]);
+    const broker = c.brokers[0]!;
+    // The first five requests fill the partition's five slots and are all refused, answered in
+    // arrival order; their batches must go back ahead of later ones, in their own order.
+    broker.answerDelayMs = 100;
+    const fine = ok(new Map());
+    broker.answer = (partition, count, request) =>
+      request < 5
+        ? { partition, errorCode: 'NOT_ENOUGH_REPLICAS', errorMessage: 'not yet', offset: -1 }
+        : fine(partition, count);
+    const p = producerFor(c, { batchBytesMax: 256, lingerMs: 0 });
+    const values = await sendInWaves(p, 10, 60);
+    expect(broker.maxInflightPerPartition).toBeGreaterThan(1);
+    expect(broker.values.get(0)).toEqual(values);
+  });
+
+  it('with several requests in flight a retry can reorder, as documented', async () => {
+    const c = await cluster(1, [0]);
+    const broker = c.brokers[0]!;
+    broker.answerDelayMs = 100;
+    const fine = ok(new Map());
+    broker.answer = (partition, count, request) =>
+      request === 0
+        ? { partition, errorCode: 'NOT_ENOUGH_REPLICAS', errorMessage: 'once', offset: -1 }
+        : fine(partition, count);
+    const p = producerFor(c, { batchBytesMax: 256, lingerMs: 0 });
+    const values = await sendInWaves(p, 10, 60);
+    const appended = broker.values.get(0) ?? [];
+    // Every record exactly once, but the first wave's batch was appended after later ones.
+    expect([...appended].sort()).toEqual([...values].sort());
+    expect(appended).not.toEqual(values);
+    expect(appended.indexOf(values[0]!)).toBeGreaterThan(0);
   });
 
   it('fails every record with UNAVAILABLE-derived errors when the cluster is gone', async () => {

@@ -209,6 +209,27 @@ describe('producer to consumer', () => {
     await expect(p.send({ topic: 't', value: 'x' })).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 
+  it('pipelines requests of one partition and the broker appends them in send order', async () => {
+    const topic = await newTopic(1);
+    // Small batches sent in waves: each wave's request goes out while earlier ones are in
+    // flight (up to maxInflightRequestsPerPartition, default 5).
+    const p = producer({ lingerMs: 0, batchBytesMax: 4096 });
+    const sends: Promise<{ offset: number }>[] = [];
+    for (let wave = 0; wave < 20; wave++) {
+      for (let i = 0; i < 100; i++) {
+        sends.push(p.send({ topic, value: `${sends.length}`.padEnd(200, '.') }));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const results = await Promise.all(sends);
+    await p.close();
+    expect(results.map((r) => r.offset)).toEqual(results.map((_, i) => i));
+    const records = await consume([{ topic, partition: 0 }], 2000);
+    expect(records.map((r) => Number(r.value?.toString().replace(/\.+$/, '')))).toEqual(
+      records.map((_, i) => i),
+    );
+  });
+
   it('flush() waits for every accepted record and bounds memory with whenReady()', async () => {
     const topic = await newTopic(1);
     const p = producer({ lingerMs: 1000, bufferBytesMax: 64 * 1024, batchBytesMax: 16 * 1024 });
@@ -278,6 +299,44 @@ describe('consumer positions', () => {
     await p.close();
     await reading;
     expect(seen).toEqual(['a', 'b', 'c']);
+  });
+
+  it('prefetches in order across many fetches, and a seek mid-stream restarts exactly there', async () => {
+    const topic = await newTopic(1);
+    const tp = { topic, partition: 0 };
+    const p = producer({ lingerMs: 0, batchBytesMax: 2048 });
+    await Promise.all(
+      Array.from({ length: 3000 }, (_, i) => p.send({ topic, value: `m${i}`.padEnd(100, '.') })),
+    );
+    await p.close();
+    // About 2 KiB per fetch: hundreds of fetches, each prefetched while the last is read.
+    const consumer = new Consumer({
+      bootstrap: broker.address,
+      fetchMaxWaitMs: 100,
+      partitionMaxBytes: 2048,
+    });
+    try {
+      consumer.assign([tp]);
+      await consumer.seek(tp, 'earliest');
+      const offsets: number[] = [];
+      for await (const record of consumer) {
+        expect(record.value?.toString().startsWith(`m${record.offset}.`)).toBe(true);
+        offsets.push(record.offset);
+        if (offsets.length === 1500) break;
+      }
+      expect(offsets).toEqual(offsets.map((_, i) => i));
+      // The next fetch is likely in flight or buffered now; the seek must discard it.
+      await consumer.seek(tp, 100);
+      const after: number[] = [];
+      for await (const record of consumer) {
+        after.push(record.offset);
+        if (record.offset === 2999) break;
+      }
+      expect(after).toEqual(after.map((_, i) => 100 + i));
+      expect(after).toHaveLength(2900);
+    } finally {
+      await consumer.close();
+    }
   });
 
   it('applies autoOffsetReset: earliest by default, an error with none', async () => {
