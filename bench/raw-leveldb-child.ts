@@ -17,6 +17,7 @@ import {
   type Counter,
 } from './measure.js';
 import type { RawAnswer, RawPhase, RawRequest, RawResult } from './raw-limits.js';
+import { limits } from '../src/config/limits.js';
 
 const MiB = 1024 * 1024;
 /** Distinct random values cycled through, so no two neighbouring keys share a value. */
@@ -51,7 +52,12 @@ async function run(request: RawRequest): Promise<RawResult> {
     keyEncoding: 'buffer',
     valueEncoding: 'buffer',
   });
-  await db.open({ createIfMissing: true, errorIfExists: true });
+  // Opened as the broker opens its store, so the yardstick has the same memtable size.
+  await db.open({
+    createIfMissing: true,
+    errorIfExists: true,
+    writeBufferSize: limits.storeWriteBufferBytes,
+  });
   try {
     const ioBefore = await readProcIo('self');
     const write = await writeBatches(db, request, pool, keys, valueBytesPerBatch);

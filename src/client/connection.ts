@@ -206,6 +206,10 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // stay unreachable long after it is back. Our own retry loop paces the attempts instead.
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 1000,
+  // HTTP/2 receive window. grpc-js's 64 KiB default lets a broker send only 64 KiB of a
+  // prefetched fetch answer before this client reads it; 16 MiB lets a whole 8 MiB partition
+  // fetch arrive while the previous one is being decoded (measured: ~100 → ~140 MB/s).
+  'grpc-node.flow_control_window': 16 * 1024 * 1024,
 };
 
 interface Connection {

@@ -168,7 +168,11 @@ async function openStore(dataDir: string): Promise<ClassicLevel<Buffer, Buffer>>
     valueEncoding: 'buffer',
   });
   try {
-    await db.open({ createIfMissing: true, errorIfExists: false });
+    await db.open({
+      createIfMissing: true,
+      errorIfExists: false,
+      writeBufferSize: limits.storeWriteBufferBytes,
+    });
   } catch (error) {
     const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
     if (/lock/i.test(cause)) {

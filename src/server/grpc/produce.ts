@@ -269,9 +269,9 @@ function batchesWork(request: ProduceRequest__Output, results: ProduceResult[]):
       byPartition.set(batch.partition, item);
     }
     item.resultIndexes.push(i);
-    // Copy: the log stamps offsets into the batch in place, and the request buffer belongs to
-    // grpc-js.
-    item.batches.push(Buffer.from(batch.recordBatch));
+    // No copy: the log stamps offset and epoch into these bytes in place. They are a view of
+    // the request message, which grpc-js allocated for this message alone and no longer reads.
+    item.batches.push(batch.recordBatch);
     (results[i] as ProduceResult).partition = batch.partition;
   });
   return [...byPartition.values()];
