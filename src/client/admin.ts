@@ -284,10 +284,7 @@ export class Admin {
     return response.results.map((result, i) =>
       withError(
         {
-          type: result.resource
-            ? resourceTypeOf(result.resource.type)
-            : (resources[i]?.type ?? 'topic'),
-          name: result.resource?.name ?? resources[i]?.name ?? '',
+          ...resourceOf(result.resource, resources[i]),
           entries: result.entries.map((entry) => ({
             name: entry.name,
             value: entry.value,
@@ -324,10 +321,7 @@ export class Admin {
     return response.results.map((result, i) =>
       withError(
         {
-          type: result.resource
-            ? resourceTypeOf(result.resource.type)
-            : (resources[i]?.type ?? 'topic'),
-          name: result.resource?.name ?? resources[i]?.name ?? '',
+          ...resourceOf(result.resource, resources[i]),
         },
         brokerErrorOf(result.errorCode, result.errorMessage),
       ),
@@ -465,3 +459,12 @@ function topicOutcome(result: TopicResult__Output): TopicOutcome {
 }
 
 export type { ClientError, ListOffsetsQuery, ListOffsetsResult };
+
+/** The resource an answer names, falling back to the one asked for at the same index. */
+function resourceOf(
+  answered: { type: string; name: string } | null,
+  asked: { type: ConfigResource['type']; name: string } | undefined,
+): { type: ConfigResource['type']; name: string } {
+  if (answered !== null) return { type: resourceTypeOf(answered.type), name: answered.name };
+  return { type: asked?.type ?? 'topic', name: asked?.name ?? '' };
+}
