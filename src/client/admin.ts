@@ -358,14 +358,7 @@ export class Admin {
     return {
       clusterId: response.clusterId,
       controllerId: response.controllerId,
-      brokers: response.brokers.map((broker) => ({
-        nodeId: broker.nodeId,
-        host: broker.host,
-        port: broker.port,
-        address: brokerAddress(broker.host, broker.port),
-        rack: broker.rack,
-        fenced: broker.fenced,
-      })),
+      brokers: response.brokers.map((broker) => ({ ...brokerOf(broker), fenced: broker.fenced })),
     };
   }
 
@@ -379,13 +372,7 @@ export class Admin {
     return {
       clusterId: response.clusterId,
       controllerId: response.controllerId,
-      brokers: response.brokers.map((broker) => ({
-        nodeId: broker.nodeId,
-        host: broker.host,
-        port: broker.port,
-        address: brokerAddress(broker.host, broker.port),
-        rack: broker.rack,
-      })),
+      brokers: response.brokers.map(brokerOf),
       topics: response.topics.map((topic) =>
         withError(
           {
@@ -467,4 +454,15 @@ function resourceOf(
 ): { type: ConfigResource['type']; name: string } {
   if (answered !== null) return { type: resourceTypeOf(answered.type), name: answered.name };
   return { type: asked?.type ?? 'topic', name: asked?.name ?? '' };
+}
+
+/** A broker as the SDK describes it, from a Metadata or DescribeCluster answer. */
+function brokerOf(broker: { nodeId: number; host: string; port: number; rack: string }) {
+  return {
+    nodeId: broker.nodeId,
+    host: broker.host,
+    port: broker.port,
+    address: brokerAddress(broker.host, broker.port),
+    rack: broker.rack,
+  };
 }
