@@ -358,6 +358,15 @@ export class PartitionLog implements StateSource {
     return Math.min(maxOffset, this.durableEnd);
   }
 
+  /**
+   * Throws OFFSET_OUT_OF_RANGE exactly when read(offset, …) would, without reading: for a fetch
+   * whose byte budget is spent but whose offsets must still be checked.
+   */
+  checkReadable(offset: number, options?: ReadOptions): void {
+    this.assertLive();
+    this.checkReadRange(offset, this.readLimit(options));
+  }
+
   private checkReadRange(offset: number, limitOffset: number): void {
     if (offset < this.startOffset || offset > limitOffset) {
       throw new BrokerError(

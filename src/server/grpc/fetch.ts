@@ -95,7 +95,11 @@ export class FetchHandler {
       log = this.resolver.leader(topic, partition).log;
       response.highWatermark = log.highWatermark;
       response.logStartOffset = log.logStartOffset;
-      if (maxBytes === 0) return { response, batches: [], bytes: 0, log, offset };
+      if (maxBytes === 0) {
+        // The response's byte budget is spent, but a bad offset must still be reported.
+        log.checkReadable(offset);
+        return { response, batches: [], bytes: 0, log, offset };
+      }
       const read = await log.read(offset, maxBytes);
       response.highWatermark = read.highWatermark;
       response.logStartOffset = read.logStartOffset;

@@ -412,6 +412,20 @@ describe('fetch, subscribe and offsets', () => {
     expect(res.partitions[0]!.records.map((r) => r.value?.toString())).toEqual(['late']);
   });
 
+  it('still reports a bad offset once the response byte budget is spent', async () => {
+    // Found by bad-input.test.ts (seed 820312047): the first partition used the whole
+    // max_bytes, and the second, out of range, was answered NONE without being checked.
+    const res = await call<FetchResponse>(c.broker, 'Fetch', {
+      partitions: [
+        { topic: 'f', partition: 0, offset: 0 },
+        { topic: 'f', partition: 0, offset: 6 },
+      ],
+      maxBytes: 1,
+    });
+    expect(res.partitions.map((p) => p.errorCode)).toEqual(['NONE', 'OFFSET_OUT_OF_RANGE']);
+    expect(res.partitions[0]!.records.length).toBeGreaterThan(0);
+  });
+
   it('returns empty when max_wait_ms passes with no data', async () => {
     const res = await fetchAll('f', 0, 4, { maxWaitMs: 300, minBytes: 1 });
     expect(res.partitions[0]!.records).toEqual([]);
