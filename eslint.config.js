@@ -15,7 +15,10 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
       '@typescript-eslint/no-unused-vars': [
         'error',
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
@@ -50,6 +53,41 @@ export default tseslint.config(
           paths: ['node:fs', 'node:net', 'classic-level', '@grpc/grpc-js'],
           patterns: [{ group: ['**/server/**', '**/log/**', '**/cli/**'], message: 'pure module' }],
         },
+      ],
+    },
+  },
+  {
+    // The Raft core is a pure state machine (STYLE.md §1.1): time arrives as tick(), randomness
+    // through an injected Rng, I/O through Ready. Only src/raft/io/ touches the world.
+    files: ['src/raft/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'classic-level', '@grpc/*', 'pino'],
+              message: 'pure module: I/O belongs in src/raft/io/',
+            },
+            {
+              group: ['**/server/**', '**/log/**', '**/metadata/**', '**/cli/**', '**/io/**'],
+              message: 'pure module',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        'setTimeout',
+        'setInterval',
+        'setImmediate',
+        'process',
+        'Buffer',
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'use the injected Rng' },
+        { object: 'Date', property: 'now', message: 'time arrives as tick()' },
       ],
     },
   },
