@@ -188,8 +188,13 @@ export class RaftCore {
     if (this.role !== Role.LEADER && this.isPromotable()) this.becomePreCandidate();
   }
 
-  /** Takes a snapshot through `index` (<= applied) holding the state machine's `data`. */
+  /**
+   * Takes a snapshot through `index` (<= applied) holding the state machine's `data`; call it
+   * between advance() and the next ready(). The driver persists the result.
+   */
   compact(index: number, data: Uint8Array): Snapshot {
+    // Between advance() and the next ready(), `applied` is what the state machine really applied.
+    assert(!this.readyInFlight, 'compact() while a Ready is in flight');
     return this.log.compact(index, data);
   }
 
