@@ -49,10 +49,16 @@ type Outgoing = Message extends infer M
     : never
   : never;
 
-/** A snapshot being received in chunks. Bounded by the leader's snapshot size. */
+/**
+ * A snapshot being received in chunks, from one leader in one term: two leaders' snapshots of
+ * the same index need not be the same bytes, so chunks of different senders never mix.
+ */
 interface SnapshotReceive {
+  readonly from: NodeId;
+  readonly leaderTerm: number;
   readonly index: number;
   readonly term: number;
+  readonly totalBytes: number;
   readonly chunks: Uint8Array[];
   received: number;
 }
@@ -571,12 +577,27 @@ export class RaftCore {
       return;
     }
     let receive = this.snapshotReceive;
-    if (receive === null || receive.index !== meta.index || receive.term !== meta.term) {
+    const sameTransfer =
+      receive !== null &&
+      receive.from === m.from &&
+      receive.leaderTerm === m.term &&
+      receive.index === meta.index &&
+      receive.term === meta.term &&
+      receive.totalBytes === m.totalBytes;
+    if (receive === null || !sameTransfer || m.offset === 0) {
       if (m.offset !== 0) {
         answer(0, false);
         return;
       }
-      receive = { index: meta.index, term: meta.term, chunks: [], received: 0 };
+      receive = {
+        from: m.from,
+        leaderTerm: m.term,
+        index: meta.index,
+        term: meta.term,
+        totalBytes: m.totalBytes,
+        chunks: [],
+        received: 0,
+      };
       this.snapshotReceive = receive;
     }
     if (m.offset !== receive.received) {

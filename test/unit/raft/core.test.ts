@@ -375,3 +375,33 @@ describe('restart from storage', () => {
     expect(net.core(2).status().leader).toBe(NO_NODE);
   });
 });
+
+describe('InstallSnapshot chunks', () => {
+  it('never joins chunks of two leaders’ snapshots of the same index', () => {
+    // Leader 1 (term 5) starts a snapshot, leader 2 (term 6) sends its own of the same index:
+    // the follower must restart from byte 0 for leader 2, not continue leader 1's bytes.
+    const net = new Net(voters(1, 2, 3));
+    const follower = net.core(3);
+    const meta = { index: 10, term: 4, confState: voters(1, 2, 3) };
+    const chunk = (from: number, term: number, offset: number, text: string, total: number) => ({
+      type: MessageType.SNAPSHOT,
+      from,
+      to: 3,
+      term,
+      meta,
+      offset,
+      chunk: bytes(text),
+      totalBytes: total,
+      done: offset + text.length === total,
+    });
+    follower.step(chunk(1, 5, 0, 'AAAA', 8));
+    follower.step(chunk(2, 6, 4, 'BBBBBBBB', 12));
+    net.flush();
+    const answers = net.queue.filter((m) => m.type === MessageType.SNAPSHOT_RESPONSE && m.to === 2);
+    expect(answers).toEqual([expect.objectContaining({ nextOffset: 0, done: false })]);
+    follower.step(chunk(2, 6, 0, 'BBBB', 12));
+    follower.step(chunk(2, 6, 4, 'CCCCCCCC', 12));
+    net.flush();
+    expect(new TextDecoder().decode(net.restored.get(3)![0]!.data)).toBe('BBBBCCCCCCCC');
+  });
+});
