@@ -57,6 +57,33 @@ export const limits = {
   storeWriteBufferBytes: 32 * MiB,
   /** Open Subscribe streams per node. */
   subscriptionsMax: 10_000,
+  /**
+   * Raft messages waiting to go to one peer. When a peer is slow or down the oldest are
+   * dropped (Raft tolerates loss; the leader's flow control resends what matters), so a sick
+   * peer costs bounded memory and never blocks the others.
+   */
+  raftPeerQueueMessagesMax: 1_024,
+  /** Raft messages, and their bytes, in one batch on a peer stream (at least one is sent). */
+  raftPeerBatchMessagesMax: 256,
+  raftPeerBatchBytesMax: 16 * MiB,
+  /** Reconnect backoff of a failed peer stream: doubles from min to max, with full jitter. */
+  raftPeerReconnectBackoffMsMin: 50,
+  raftPeerReconnectBackoffMsMax: 2_000,
+  /** HTTP/2 keepalive ping interval on peer streams, so a silently dead peer is noticed. */
+  raftPeerKeepaliveMs: 10_000,
+  /** Received Raft messages waiting for the driver's loop; the oldest are dropped beyond it. */
+  raftInboxMessagesMax: 10_000,
+  /** Propose calls waiting to be applied on this node; more are refused (retriable). */
+  raftPendingProposalsMax: 1_024,
+  /** Entries in one Propose call. */
+  raftProposeEntriesMax: 10_000,
+  /** How long a proposal waits to be committed and applied before REQUEST_TIMED_OUT. */
+  raftProposeTimeoutMs: 30_000,
+  /**
+   * Committed entries handed to the state machine in one call; the driver yields to the event
+   * loop between such slices, so a node catching up on a long log keeps serving its sockets.
+   */
+  raftApplyBatchEntriesMax: 1_000,
 } as const;
 
 assert(limits.fetchResponseBytesMax >= limits.fetchPartitionBytesMax, 'response >= partition');
@@ -64,3 +91,15 @@ assert(limits.fetchPartitionBytesMax >= limits.batchBytesMax, 'a fetch must fit 
 assert(limits.grpcMessageBytesMax > limits.fetchResponseBytesMax, 'gRPC must fit a full fetch');
 assert(limits.groupCommitBytesMax >= limits.batchBytesMax, 'one commit must fit one batch');
 assert(limits.batchRecordsMax <= limits.produceRecordsMax, 'a request can fill a batch');
+assert(
+  limits.raftPeerBatchBytesMax < limits.grpcMessageBytesMax,
+  'a peer batch must fit one gRPC message',
+);
+assert(
+  limits.raftPeerReconnectBackoffMsMin <= limits.raftPeerReconnectBackoffMsMax,
+  'reconnect backoff: min <= max',
+);
+assert(
+  limits.raftPeerBatchMessagesMax <= limits.raftPeerQueueMessagesMax,
+  'a peer batch never exceeds its queue',
+);

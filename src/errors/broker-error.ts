@@ -1,6 +1,6 @@
 import { errorInfo, type ErrorCode } from './codes.js';
 
-/** Where a partition's leader lives, carried with NOT_LEADER_OR_FOLLOWER. */
+/** Where a partition's leader (or, with NOT_CONTROLLER, the active controller) lives. */
 export interface LeaderHint {
   readonly nodeId: number;
   readonly address: string;

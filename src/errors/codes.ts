@@ -127,6 +127,12 @@ export const ERRORS = {
     status: S.INVALID_ARGUMENT,
     message: 'the configuration is not valid',
   },
+  NOT_CONTROLLER: {
+    code: 41,
+    retriable: true,
+    status: S.UNAVAILABLE,
+    message: 'this node is not the active controller (the Raft leader of the metadata quorum)',
+  },
   INVALID_REQUEST: {
     code: 42,
     retriable: false,

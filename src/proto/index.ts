@@ -13,12 +13,21 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as BrokerProto } from '../gen/broker.js';
 import type { ProtoGrpcType as AdminProto } from '../gen/admin.js';
+import type { ProtoGrpcType as PeerProto } from '../gen/peer.js';
 
 /** Directory holding `brook/v1/*.proto`, found from this file in `src/` or `dist/src/`. */
 export const PROTO_DIR = findProtoDir();
 
 /** Files of the public API, relative to PROTO_DIR. */
 export const PUBLIC_PROTO_FILES = ['brook/v1/broker.proto', 'brook/v1/admin.proto'] as const;
+
+/**
+ * Files of the internal node-to-node API (Raft), relative to PROTO_DIR. They are loaded into a
+ * package definition of their own, which the server does not hand to reflection: clients must
+ * not discover or depend on calls whose messages may change between versions, and a grpcurl
+ * user should not stumble on a call that writes raw entries into the metadata log.
+ */
+export const PEER_PROTO_FILES = ['brook/v1/peer.proto'] as const;
 
 export const LOADER_OPTIONS: protoLoader.Options = {
   keepCase: false,
@@ -30,6 +39,7 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 };
 
 let cached: protoLoader.PackageDefinition | null = null;
+let cachedPeer: protoLoader.PackageDefinition | null = null;
 
 /** The package definition of the public API (loaded once per process). */
 export function publicPackageDefinition(): protoLoader.PackageDefinition {
@@ -41,6 +51,18 @@ export function publicPackageDefinition(): protoLoader.PackageDefinition {
 export function brookV1(): BrokerProto['brook']['v1'] & AdminProto['brook']['v1'] {
   const loaded = grpc.loadPackageDefinition(publicPackageDefinition()) as unknown as BrokerProto &
     AdminProto;
+  return loaded.brook.v1;
+}
+
+/** The package definition of the internal peer API (loaded once per process). */
+export function peerPackageDefinition(): protoLoader.PackageDefinition {
+  cachedPeer ??= protoLoader.loadSync([...PEER_PROTO_FILES], LOADER_OPTIONS);
+  return cachedPeer;
+}
+
+/** The typed internal gRPC package `brook.v1` of peer.proto: the RaftPeer service. */
+export function brookV1Peer(): PeerProto['brook']['v1'] {
+  const loaded = grpc.loadPackageDefinition(peerPackageDefinition()) as unknown as PeerProto;
   return loaded.brook.v1;
 }
 
