@@ -196,9 +196,11 @@ export class RaftCore {
 
   /**
    * Takes a snapshot through `index` (<= applied) holding the state machine's `data`; call it
-   * between advance() and the next ready(). The driver persists the result.
+   * between advance() and the next ready(). The driver persists the result. Null when there is
+   * nothing to compact: `index` is not past the snapshot, or a snapshot received from the
+   * leader (newer than the state machine) is still being installed.
    */
-  compact(index: number, data: Uint8Array): Snapshot {
+  compact(index: number, data: Uint8Array): Snapshot | null {
     // Between advance() and the next ready(), `applied` is what the state machine really applied.
     assert(!this.readyInFlight, 'compact() while a Ready is in flight');
     return this.log.compact(index, data);
@@ -773,7 +775,7 @@ export class RaftCore {
     const prevLogTerm = this.log.termAt(prevLogIndex);
     if (prevLogTerm === undefined) {
       // The follower needs entries we compacted away: stream the snapshot instead.
-      pr.becomeSnapshot(this.log.snapshotMeta().index);
+      pr.becomeSnapshot(this.log.latestSnapshot());
       this.sendSnapshotChunk(pr);
       return true;
     }
@@ -798,11 +800,8 @@ export class RaftCore {
 
   private sendSnapshotChunk(pr: Progress): void {
     if (pr.snapshotChunkSent) return;
-    const snapshot = this.log.latestSnapshot();
-    if (snapshot.meta.index !== pr.snapshotIndex) {
-      // We compacted again meanwhile: the old snapshot is gone, so start over with the new one.
-      pr.becomeSnapshot(snapshot.meta.index);
-    }
+    const snapshot = pr.snapshot;
+    assert(snapshot !== null, 'a snapshot transfer has its snapshot');
     const total = snapshot.data.length;
     const offset = Math.min(pr.snapshotOffset, total);
     const end = Math.min(total, offset + this.config.snapshotChunkBytes);

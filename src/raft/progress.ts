@@ -5,7 +5,7 @@
  * log. Pure bookkeeping; the core decides what to send.
  */
 import { assert } from '../util/assert.js';
-import { ProgressState, type NodeId } from './types.js';
+import { ProgressState, type NodeId, type Snapshot } from './types.js';
 
 export class Progress {
   state: ProgressState = ProgressState.PROBE;
@@ -21,7 +21,11 @@ export class Progress {
   recentActive = false;
   /** matchIndex when the previous heartbeat response arrived (detects lost pipelined Appends). */
   matchAtLastHeartbeat = -1;
-  /** In SNAPSHOT: the snapshot being streamed, the next byte to send, and whether a chunk is out. */
+  /**
+   * In SNAPSHOT: the snapshot being streamed (pinned, so a compaction on the leader mid-transfer
+   * does not restart it from byte 0), the next byte to send, and whether a chunk is out.
+   */
+  snapshot: Snapshot | null = null;
   snapshotIndex = 0;
   snapshotOffset = 0;
   snapshotChunkSent = false;
@@ -62,9 +66,10 @@ export class Progress {
     this.nextIndex = this.matchIndex + 1;
   }
 
-  becomeSnapshot(snapshotIndex: number): void {
+  becomeSnapshot(snapshot: Snapshot): void {
     this.reset(ProgressState.SNAPSHOT);
-    this.snapshotIndex = snapshotIndex;
+    this.snapshot = snapshot;
+    this.snapshotIndex = snapshot.meta.index;
   }
 
   /** Records Appends sent up to `lastIndex`. */
@@ -110,6 +115,7 @@ export class Progress {
     this.state = state;
     this.probeSent = false;
     this.inflight.length = 0;
+    this.snapshot = null;
     this.snapshotIndex = 0;
     this.snapshotOffset = 0;
     this.snapshotChunkSent = false;

@@ -184,10 +184,10 @@ export class RaftLog {
   }
 
   /** Compacts through `index` (<= applied) with the state machine's data as of it. */
-  compact(index: number, data: Uint8Array): Snapshot {
-    assert(index > this.snapshot.meta.index, `compact(${index}) is not past the snapshot`);
+  compact(index: number, data: Uint8Array): Snapshot | null {
+    if (this.snapshotInFlight || this.snapshotToPersist !== null) return null;
+    if (index <= this.snapshot.meta.index) return null;
     assert(index <= this.applied, `compact(${index}) is past applied ${this.applied}`);
-    assert(!this.snapshotInFlight && this.snapshotToPersist === null, 'compact during install');
     const term = this.termAt(index);
     assert(term !== undefined, 'compacted entry exists');
     const snapshot: Snapshot = { meta: { index, term, confState: this.confAt(index) }, data };

@@ -82,7 +82,7 @@ export interface RaftNodeOptions {
   readonly tickMs: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
-  /** Take a snapshot every this many applied entries. */
+  /** Serialise the state machine every this many applied entries; the log is compacted one such interval behind. */
   readonly snapshotEntries: number;
   readonly snapshotChunkBytes: number;
   readonly appendBytesMax: number;
@@ -167,6 +167,8 @@ export class RaftNode {
   private members = new Map<NodeId, string>();
   private applied: number;
   private snapshotIndex: number;
+  /** The state machine serialised at `index`, to compact with at the next snapshot point. */
+  private staged: { readonly index: number; readonly data: Uint8Array } | null = null;
   /** Every pending call's settle function, so close() and fail() can reject them all. */
   private readonly settlers = new Set<Settle<unknown>>();
   /** Pending leadership transfers, ended with an error by close() and fail(). */
@@ -512,6 +514,7 @@ export class RaftNode {
     await this.options.stateMachine.restore(snapshot);
     this.applied = index;
     this.snapshotIndex = index;
+    this.staged = null;
     this.stats.snapshotsRestored++;
     this.logger.info({ snapshotIndex: index, bytes: snapshot.data.length }, 'restored a snapshot');
     // The snapshot hides which entries it holds: proposals it covers have an unknown outcome.
@@ -565,10 +568,21 @@ export class RaftNode {
     }
   }
 
+  /**
+   * Every `snapshotEntries` applied entries, serialises the state machine, and compacts the log
+   * with the serialisation taken the previous time. The log so keeps at least `snapshotEntries`
+   * entries behind the snapshot, so a follower a little behind catches up from the log rather
+   * than chasing a snapshot that is replaced faster than it can be sent.
+   */
   private async maybeCompact(): Promise<void> {
-    if (this.applied - this.snapshotIndex < this.options.snapshotEntries) return;
-    const data = this.options.stateMachine.snapshot();
-    const snapshot = this.core.compact(this.applied, data);
+    const lastTakenIndex = this.staged?.index ?? this.snapshotIndex;
+    if (this.applied - lastTakenIndex < this.options.snapshotEntries) return;
+    const previous = this.staged;
+    this.staged = { index: this.applied, data: this.options.stateMachine.snapshot() };
+    if (previous === null) return;
+    const { data } = previous;
+    const snapshot = this.core.compact(previous.index, data);
+    if (snapshot === null) return;
     try {
       await this.store.saveSnapshot(snapshot);
     } catch (error) {

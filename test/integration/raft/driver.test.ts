@@ -377,7 +377,9 @@ describe('RaftNode', () => {
     await converged(cluster);
     const laggingLastIndex = lagging.node.status().lastIndex;
     await stopNode(lagging);
+    // Two rounds: the log is compacted with the state serialised one snapshot interval earlier.
     const results = await proposeMany(leader, 'e', 300, 10);
+    results.push(...(await proposeMany(leader, 'e2', 30, 10)));
     // The leader compacted past everything the lagging node holds: only a snapshot can help it.
     await eventually('the leader compacted', () => leader.node.stats.snapshotsTaken >= 1);
     expect(leader.node.status().snapshotIndex).toBeGreaterThan(laggingLastIndex + 1);

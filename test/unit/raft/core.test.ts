@@ -235,7 +235,7 @@ describe('snapshots and InstallSnapshot (§7)', () => {
     net.deliver();
     const applied = net.core(1).status().appliedIndex;
     const snapshot = net.core(1).compact(applied, bytes('state-machine-image-of-some-length'));
-    net.compactStore(1, snapshot);
+    net.compactStore(1, snapshot!);
     net.core(1).propose(bytes('after'));
     net.deliver();
     net.start(3);
@@ -403,5 +403,30 @@ describe('InstallSnapshot chunks', () => {
     follower.step(chunk(2, 6, 4, 'CCCCCCCC', 12));
     net.flush();
     expect(new TextDecoder().decode(net.restored.get(3)![0]!.data)).toBe('BBBBCCCCCCCC');
+  });
+});
+
+describe('InstallSnapshot while the leader compacts again', () => {
+  it('finishes sending the snapshot it started, then catches up from the log', () => {
+    const net = new Net(voters(1, 2, 3), { snapshotChunkBytes: 4 });
+    net.elect(1);
+    net.crash(3);
+    for (let i = 0; i < 10; i++) net.core(1).propose(bytes(`v${i}`));
+    net.deliver();
+    const first = net
+      .core(1)
+      .compact(net.core(1).status().appliedIndex, bytes('first-snapshot-data'))!;
+    net.compactStore(1, first);
+    net.start(3);
+    // Let the transfer start (a few chunks), then compact again on the leader.
+    net.tickAll(1);
+    net.core(1).propose(bytes('more'));
+    net.deliver(2);
+    const second = net.core(1).compact(net.core(1).status().appliedIndex, bytes('second'));
+    if (second !== null) net.compactStore(1, second);
+    net.tickAll(20);
+    const restored = net.restored.get(3)!;
+    expect(new TextDecoder().decode(restored[0]!.data)).toBe('first-snapshot-data');
+    expect(net.core(3).status().commitIndex).toBe(net.core(1).status().commitIndex);
   });
 });
