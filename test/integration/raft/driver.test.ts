@@ -432,8 +432,12 @@ describe('RaftNode', () => {
     const { cluster } = await startCluster(3);
     const leader = await leaderOf(cluster);
     await proposeMany(leader, 'j', 10, 5);
-    const db = leader.db as unknown as { batch: (...args: unknown[]) => Promise<void> };
-    db.batch = () => Promise.reject(new Error('simulated fsync failure'));
+    const db = leader.db as unknown as { batch: () => unknown };
+    db.batch = () => ({
+      put: () => undefined,
+      del: () => undefined,
+      write: () => Promise.reject(new Error('simulated fsync failure')),
+    });
     const error = await leader.node.propose([Buffer.from('lost')]).catch((e: unknown) => e);
     expect((error as BrokerError).code).toBe('KAFKA_STORAGE_ERROR');
     expect(leader.fatal).toHaveLength(1);

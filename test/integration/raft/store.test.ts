@@ -110,13 +110,18 @@ function shape(list: readonly Entry[]): [number, number, string][] {
   return list.map((e) => [e.index, e.term, Buffer.from(e.data).toString()]);
 }
 
-/** Counts db.batch calls and their sync flags. */
+/** Counts written batches (the store uses chained batches), their sizes and sync flags. */
 function countBatches(db: Db): { sync: boolean; ops: number }[] {
   const calls: { sync: boolean; ops: number }[] = [];
-  const original = db.batch.bind(db) as (ops: unknown[], options: object) => Promise<void>;
-  (db as unknown as { batch: unknown }).batch = (ops: unknown[], options: { sync: boolean }) => {
-    calls.push({ sync: options.sync, ops: ops.length });
-    return original(ops, options);
+  const original = db.batch.bind(db) as () => ReturnType<Db['batch']>;
+  (db as unknown as { batch: unknown }).batch = () => {
+    const batch = original();
+    const write = batch.write.bind(batch) as (options: { sync: boolean }) => Promise<void>;
+    (batch as unknown as { write: unknown }).write = (options: { sync: boolean }) => {
+      calls.push({ sync: options.sync, ops: batch.length });
+      return write(options);
+    };
+    return batch;
   };
   return calls;
 }
