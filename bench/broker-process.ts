@@ -27,6 +27,12 @@ export interface BrokerStartOptions {
   /** Path of the `brook` launcher script. */
   readonly brookBin: string;
   readonly fsync: FsyncPolicy;
+  /** --node-id; default 0. */
+  readonly nodeId?: number;
+  /** Port to listen on; default a free one. */
+  readonly port?: number;
+  /** More `brook server` flags, e.g. --voters. */
+  readonly extraArgs?: readonly string[];
 }
 
 /** A started broker: stop() ends the process, dispose() also removes its data dir. */
@@ -37,11 +43,15 @@ export class BrokerProcess {
   private exited: Promise<void>;
   private hasExited = false;
 
+  /** False once respawn() handed the data dir to a new process: dispose() leaves it then. */
+  private ownsDataDir = true;
+
   private constructor(
     readonly child: ChildProcess,
     readonly pid: number,
     readonly address: string,
     readonly dataDir: string,
+    private readonly options: BrokerStartOptions,
   ) {
     this.exited = new Promise((resolve) => {
       child.once('exit', () => {
@@ -54,7 +64,15 @@ export class BrokerProcess {
   /** Starts a broker and waits for it to be ready; on failure, stops it and removes its dir. */
   static async start(options: BrokerStartOptions): Promise<BrokerProcess> {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'brook-bench-broker-'));
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
+    return BrokerProcess.spawnOn(options, dataDir, port);
+  }
+
+  private static async spawnOn(
+    options: BrokerStartOptions,
+    dataDir: string,
+    port: number,
+  ): Promise<BrokerProcess> {
     const address = `127.0.0.1:${port}`;
     // The bin script imports the CLI in its own process, so child.pid is the broker's pid and
     // /proc/<pid>/io counts the broker's own writes (LevelDB's threads included).
@@ -64,7 +82,7 @@ export class BrokerProcess {
         options.brookBin,
         'server',
         '--node-id',
-        '0',
+        String(options.nodeId ?? 0),
         '--listen',
         address,
         '--data-dir',
@@ -73,6 +91,7 @@ export class BrokerProcess {
         'info',
         '--log-fsync',
         options.fsync,
+        ...(options.extraArgs ?? []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -80,7 +99,7 @@ export class BrokerProcess {
       await rm(dataDir, { recursive: true, force: true });
       throw new Error(`could not start ${options.brookBin}`);
     }
-    const broker = new BrokerProcess(child, child.pid, address, dataDir);
+    const broker = new BrokerProcess(child, child.pid, address, dataDir, options);
     liveBrokers.add(broker);
     try {
       await broker.waitReady();
@@ -106,17 +125,36 @@ export class BrokerProcess {
     }
   }
 
+  /** SIGKILL (a crash: nothing is flushed); resolves once the process is gone. Idempotent. */
+  async kill(): Promise<void> {
+    if (!this.hasExited) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /**
+   * Starts the broker again, once this process has exited, on the same port and data dir with
+   * the same flags; the new process owns the data dir from then on.
+   */
+  async respawn(): Promise<BrokerProcess> {
+    if (!this.hasExited) throw new Error(`broker pid ${this.pid} is still running`);
+    const port = Number(this.address.slice(this.address.lastIndexOf(':') + 1));
+    const next = await BrokerProcess.spawnOn(this.options, this.dataDir, port);
+    this.ownsDataDir = false;
+    liveBrokers.delete(this);
+    return next;
+  }
+
   /** Stops the broker, then removes its data dir. Idempotent. */
   async dispose(): Promise<void> {
     await this.stop();
-    await rm(this.dataDir, { recursive: true, force: true });
+    if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
     liveBrokers.delete(this);
   }
 
   /** Last resort at process exit: synchronous, no waiting. */
   killNow(): void {
     if (!this.hasExited) this.child.kill('SIGKILL');
-    rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   private waitReady(): Promise<void> {
@@ -175,7 +213,7 @@ function logLevelOf(line: string): number {
 }
 
 /** A TCP port free on 127.0.0.1 right now (the OS picks it; a race with others is unlikely). */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

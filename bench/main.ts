@@ -1,5 +1,6 @@
 /**
  * `npm run bench -- produce|consume [options]`: Brook end to end, beside its raw limits.
+ * (`npm run bench -- raft [options]` measures the Raft quorum instead: see raft-bench.ts.)
  *
  * The run:
  *   0. raw LevelDB in a child process (raw-limits.ts): the same batches written, for consume
@@ -34,6 +35,8 @@ import {
   type ProcIo,
 } from './measure.js';
 import { parseOptions, type BenchOptions } from './options.js';
+import { runRaftBench } from './raft-bench.js';
+import { killRawGrpcChildren } from './raw-grpc.js';
 import { defaultGroupBatches, killRawChildren, runRawLevelDb } from './raw-limits.js';
 import {
   phaseFigures,
@@ -67,8 +70,14 @@ const OTHER_CORES_NOTICEABLE = 0.2;
 const TOPIC = 'bench';
 
 async function main(): Promise<void> {
-  const options = parseOptions(process.argv.slice(2));
+  const argv = process.argv.slice(2);
   installExitHandlers();
+  // The Raft workload has its own options and run (raft-bench.ts): a cluster, not one broker.
+  if (argv[0] === 'raft') {
+    await runRaftBench(argv.slice(1));
+    return;
+  }
+  const options = parseOptions(argv);
   const startedAtMs = Date.now();
   const limitMs = options.maxSeconds * 1_000;
   const watchdog = setTimeout(() => {
@@ -304,6 +313,7 @@ function installExitHandlers(): void {
     isStopping = true;
     process.stderr.write(`\nbench: ${signal}; stopping the broker and removing temp dirs\n`);
     killRawChildren();
+    killRawGrpcChildren();
     disposeLiveBrokers().then(
       () => process.exit(130),
       () => process.exit(130),
@@ -313,6 +323,7 @@ function installExitHandlers(): void {
   process.on('SIGTERM', onSignal);
   process.on('exit', () => {
     killRawChildren();
+    killRawGrpcChildren();
     killLiveBrokers();
   });
 }
@@ -322,6 +333,7 @@ main().catch(async (error: unknown) => {
     `bench: ${error instanceof Error ? (error.stack ?? error.message) : error}\n`,
   );
   killRawChildren();
+  killRawGrpcChildren();
   await disposeLiveBrokers();
   process.exit(1);
 });

@@ -224,12 +224,31 @@ export interface CpuUse {
 }
 
 /** Starts measuring CPU; the returned function gives the use since then. */
-export async function startCpuMeter(brokerPid: number): Promise<() => Promise<CpuUse>> {
-  const brokerBefore = await readCpuSeconds(brokerPid);
+export function startCpuMeter(brokerPid: number): Promise<() => Promise<CpuUse>> {
+  return startCpuMeterOf([brokerPid]);
+}
+
+/**
+ * Starts measuring CPU with several broker processes (a cluster): their use is summed into
+ * brokerSeconds. A process that exits meanwhile makes the broker figure unknown (null).
+ */
+export async function startCpuMeterOf(
+  brokerPids: readonly number[],
+): Promise<() => Promise<CpuUse>> {
+  const brokersCpu = async (): Promise<number | null> => {
+    let sum = 0;
+    for (const pid of brokerPids) {
+      const seconds = await readCpuSeconds(pid);
+      if (seconds === null) return null;
+      sum += seconds;
+    }
+    return sum;
+  };
+  const brokerBefore = await brokersCpu();
   const clientBefore = await readCpuSeconds('self');
   const machineBefore = await readMachineBusySeconds();
   return async () => {
-    const brokerAfter = await readCpuSeconds(brokerPid);
+    const brokerAfter = await brokersCpu();
     const clientAfter = await readCpuSeconds('self');
     const machineAfter = await readMachineBusySeconds();
     const broker =

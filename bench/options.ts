@@ -47,7 +47,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       'Brook end-to-end benchmark: starts a broker, measures produce or consume throughput and ' +
         'latency, write amplification, and raw LevelDB beside it in the same run.',
     )
-    .argument('<workload>', 'produce | consume', choice(['produce', 'consume'] as const))
+    .argument(
+      '<workload>',
+      'produce | consume (raft is the third workload, with options of its own: bench raft --help)',
+      choice(['produce', 'consume'] as const),
+    )
     .option('--records <n>', 'records to produce or consume', integer(1, 100_000_000), 200_000)
     .option('--record-bytes <b>', 'bytes of each record value', integer(1, 1_048_576), 1024)
     .option('--batch-records <r>', 'records per producer batch', integer(1, 100_000), 100)

@@ -41,7 +41,8 @@ function answer(message: RawAnswer): void {
 }
 
 async function run(request: RawRequest): Promise<RawResult> {
-  const valueBytesPerBatch = await batchBytes(request.recordsPerBatch, request.recordBytes);
+  const valueBytesPerBatch =
+    request.valueBytes ?? (await batchBytes(request.recordsPerBatch, request.recordBytes));
   const pool: Buffer[] = [];
   for (let i = 0; i < VALUE_POOL_SIZE; i++) {
     pool.push(randomFillSync(Buffer.allocUnsafe(valueBytesPerBatch)));
@@ -122,7 +123,8 @@ async function writeBatches(
         });
       }
       // Passed explicitly (STYLE.md §8): the broker's fsync=always is one synced write per group.
-      await db.batch(ops, { sync: request.sync });
+      if (request.isChained === true) await writeChained(db, ops, request.sync);
+      else await db.batch(ops, { sync: request.sync });
       written += count;
       counter.count = written * request.recordsPerBatch;
     }
@@ -138,6 +140,17 @@ async function writeBatches(
     await cpu(),
     written === request.batchCount,
   );
+}
+
+/** The same write as db.batch(ops), through a chained batch (see RawRequest.isChained). */
+function writeChained(
+  db: ClassicLevel<Buffer, Buffer>,
+  ops: readonly { type: 'put'; key: Buffer; value: Buffer }[],
+  sync: boolean,
+): Promise<void> {
+  const batch = db.batch();
+  for (const op of ops) batch.put(op.key, op.value);
+  return batch.write({ sync });
 }
 
 async function readBatches(

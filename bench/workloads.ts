@@ -12,7 +12,7 @@ import type { BenchOptions } from './options.js';
 /** Bytes of random values generated up front and cycled through (wider than any codec window). */
 const VALUE_POOL_BYTES = 8 * 1024 * 1024;
 /** Latencies are recorded in microseconds; anything above 10 minutes is clamped. */
-const LATENCY_US_MAX = 600_000_000;
+export const LATENCY_US_MAX = 600_000_000;
 
 export interface LatencySummary {
   readonly p50Ms: number;
@@ -169,7 +169,7 @@ export async function consume(
 }
 
 /** Latencies in µs, 1 µs to 10 min, 3 significant digits; options explicit (STYLE.md §8). */
-function newLatencyHistogram(): hdr.Histogram {
+export function newLatencyHistogram(): hdr.Histogram {
   return hdr.build({
     bitBucketSize: 32,
     autoResize: false,
@@ -180,7 +180,7 @@ function newLatencyHistogram(): hdr.Histogram {
   });
 }
 
-function summarize(histogram: hdr.Histogram): LatencySummary {
+export function summarize(histogram: hdr.Histogram): LatencySummary {
   // Percentiles come back as the top of their bucket; capped at the exact maximum, so that
   // p99.9 never reads above max.
   const maxUs = histogram.maxValue;

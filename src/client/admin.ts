@@ -23,6 +23,10 @@ import type {
   DescribeClusterResponse__Output,
   DescribeConfigsResponse__Output,
   NewTopic,
+  QuorumInfo__Output,
+  QuorumMemberKind__Output,
+  QuorumRole__Output,
+  ReplicationState__Output,
   TopicResult__Output,
 } from '../proto/index.js';
 import {
@@ -143,6 +147,55 @@ export interface ClusterDescription {
   readonly clusterId: string;
   readonly controllerId: number;
   readonly brokers: readonly (BrokerDescription & { readonly fenced: boolean })[];
+  /** The Raft quorum as the answering node sees it; null from a broker that does not say. */
+  readonly quorum: QuorumDescription | null;
+}
+
+/** A Raft role, as src/raft names them; 'unknown' for a value this SDK does not know. */
+export type QuorumRole =
+  'follower' | 'pre-candidate' | 'candidate' | 'leader' | 'observer' | 'unknown';
+
+/** The Raft quorum as one node sees it (DescribeCluster's quorum section). */
+export interface QuorumDescription {
+  /** Node id of the leader the answering node knows of; -1 when it knows none. */
+  readonly leaderId: number;
+  /** The answering node's current term. */
+  readonly term: number;
+  /** Voters, then observers, each by node id. */
+  readonly members: readonly QuorumMemberDescription[];
+  /** The answering node's own Raft state. */
+  readonly node: QuorumNodeDescription;
+}
+
+export interface QuorumMemberDescription {
+  readonly nodeId: number;
+  /** host:port the other members reach it on. */
+  readonly address: string;
+  readonly kind: 'voter' | 'observer' | 'unknown';
+  /** How far the leader has replicated to it; null unless the answering node is the leader. */
+  readonly replication: ReplicationDescription | null;
+}
+
+/** The leader's view of one member's log. */
+export interface ReplicationDescription {
+  readonly matchIndex: number;
+  readonly nextIndex: number;
+  /** The leader's last index minus matchIndex. */
+  readonly lag: number;
+  readonly state: 'probe' | 'replicate' | 'snapshot' | 'unknown';
+  /** Heard from within the last election timeout. */
+  readonly recentlyActive: boolean;
+}
+
+export interface QuorumNodeDescription {
+  readonly nodeId: number;
+  readonly role: QuorumRole;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastIndex: number;
+  readonly snapshotIndex: number;
+  /** Hex digest of the state machine as of appliedIndex; equal across nodes at equal indexes. */
+  readonly appliedDigest: string;
 }
 
 export interface PartitionDescription {
@@ -359,6 +412,7 @@ export class Admin {
       clusterId: response.clusterId,
       controllerId: response.controllerId,
       brokers: response.brokers.map((broker) => ({ ...brokerOf(broker), fenced: broker.fenced })),
+      quorum: response.quorum === null ? null : quorumOf(response.quorum),
     };
   }
 
@@ -454,6 +508,59 @@ function resourceOf(
 ): { type: ConfigResource['type']; name: string } {
   if (answered !== null) return { type: resourceTypeOf(answered.type), name: answered.name };
   return { type: asked?.type ?? 'topic', name: asked?.name ?? '' };
+}
+
+const QUORUM_ROLES: Record<QuorumRole__Output, QuorumRole> = {
+  QUORUM_ROLE_UNSPECIFIED: 'unknown',
+  QUORUM_ROLE_FOLLOWER: 'follower',
+  QUORUM_ROLE_PRE_CANDIDATE: 'pre-candidate',
+  QUORUM_ROLE_CANDIDATE: 'candidate',
+  QUORUM_ROLE_LEADER: 'leader',
+  QUORUM_ROLE_OBSERVER: 'observer',
+};
+const MEMBER_KINDS: Record<QuorumMemberKind__Output, QuorumMemberDescription['kind']> = {
+  QUORUM_MEMBER_KIND_UNSPECIFIED: 'unknown',
+  QUORUM_MEMBER_VOTER: 'voter',
+  QUORUM_MEMBER_OBSERVER: 'observer',
+};
+const REPLICATION_STATES: Record<ReplicationState__Output, ReplicationDescription['state']> = {
+  REPLICATION_STATE_UNSPECIFIED: 'unknown',
+  REPLICATION_PROBE: 'probe',
+  REPLICATION_REPLICATE: 'replicate',
+  REPLICATION_SNAPSHOT: 'snapshot',
+};
+
+/** The quorum section of a DescribeCluster answer, in the SDK's terms. */
+function quorumOf(quorum: QuorumInfo__Output): QuorumDescription {
+  const node = quorum.node;
+  return {
+    leaderId: quorum.leaderId,
+    term: quorum.term,
+    members: quorum.members.map((m) => ({
+      nodeId: m.nodeId,
+      address: m.address,
+      kind: MEMBER_KINDS[m.kind] ?? 'unknown',
+      replication:
+        m.replication === null
+          ? null
+          : {
+              matchIndex: m.replication.matchIndex,
+              nextIndex: m.replication.nextIndex,
+              lag: m.replication.lag,
+              state: REPLICATION_STATES[m.replication.state] ?? 'unknown',
+              recentlyActive: m.replication.recentlyActive,
+            },
+    })),
+    node: {
+      nodeId: node?.nodeId ?? -1,
+      role: node === null ? 'unknown' : (QUORUM_ROLES[node.role] ?? 'unknown'),
+      commitIndex: node?.commitIndex ?? 0,
+      appliedIndex: node?.appliedIndex ?? 0,
+      lastIndex: node?.lastIndex ?? 0,
+      snapshotIndex: node?.snapshotIndex ?? 0,
+      appliedDigest: node?.appliedDigest ?? '',
+    },
+  };
 }
 
 /** A broker as the SDK describes it, from a Metadata or DescribeCluster answer. */

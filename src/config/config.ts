@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BROKER_CONFIGS, brokerDefinition, envName, type ConfigDefinition } from './definitions.js';
-import { parseAddress, parseConfigValue } from './parse.js';
+import { parseAddress, parseConfigValue, parseVoters, type VoterAddress } from './parse.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 export type TimestampTypeName = 'CreateTime' | 'LogAppendTime';
@@ -34,8 +34,27 @@ export interface BrokerConfig {
   readonly messageTimestampType: TimestampTypeName;
   readonly minInsyncReplicas: number;
   readonly shutdownTimeoutMs: number;
+  readonly raft: RaftSettings;
   /** Every key with its effective text value and where it came from (for DescribeConfigs). */
   readonly entries: ReadonlyMap<string, { value: string; source: ConfigSourceName }>;
+}
+
+/** The Raft module's settings, in ticks where the core counts ticks. */
+export interface RaftSettings {
+  /**
+   * The voters at bootstrap, in configured order; never empty: an unset raft.voters becomes
+   * this node alone at its advertised address (with port 0 when listening on port 0: the
+   * broker fills in the bound port).
+   */
+  readonly voters: readonly VoterAddress[];
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly snapshotEntries: number;
+  readonly snapshotChunkBytes: number;
+  readonly appendBytesMax: number;
+  readonly inflightAppendsMax: number;
+  readonly uncommittedBytesMax: number;
 }
 
 export type ConfigSourceName = 'default' | 'file' | 'env' | 'flag';
@@ -181,8 +200,64 @@ function toBrokerConfig(
     messageTimestampType: value('log.message.timestamp.type') as TimestampTypeName,
     minInsyncReplicas: value('min.insync.replicas') as number,
     shutdownTimeoutMs: value('shutdown.timeout.ms') as number,
+    raft: raftSettings(value, value('node.id') as number, advertised),
     entries,
   };
+}
+
+/** Fewest ticks in an election timeout: with fewer, one late heartbeat starts an election. */
+const ELECTION_TICKS_MIN = 3;
+
+/** Checks the relations between the raft.* keys, which no single key's type can express. */
+function raftSettings(
+  value: (name: string) => string | number | boolean,
+  nodeId: number,
+  advertised: string,
+): RaftSettings {
+  const tickMs = value('raft.tick.ms') as number;
+  const electionMs = value('raft.election.timeout.ms') as number;
+  const heartbeatMs = value('raft.heartbeat.interval.ms') as number;
+  if (electionMs % tickMs !== 0 || electionMs < ELECTION_TICKS_MIN * tickMs) {
+    throw new ConfigError(
+      `raft.election.timeout.ms (${electionMs}) must be a multiple of raft.tick.ms (${tickMs}) and at least ${ELECTION_TICKS_MIN} ticks (${ELECTION_TICKS_MIN * tickMs})`,
+    );
+  }
+  if (heartbeatMs % tickMs !== 0 || heartbeatMs >= electionMs) {
+    throw new ConfigError(
+      `raft.heartbeat.interval.ms (${heartbeatMs}) must be a multiple of raft.tick.ms (${tickMs}) and below raft.election.timeout.ms (${electionMs})`,
+    );
+  }
+  const appendBytesMax = value('raft.append.bytes.max') as number;
+  const uncommittedBytesMax = value('raft.uncommitted.bytes.max') as number;
+  if (uncommittedBytesMax < appendBytesMax) {
+    throw new ConfigError(
+      `raft.uncommitted.bytes.max (${uncommittedBytesMax}) must be at least raft.append.bytes.max (${appendBytesMax}), or a full Append could never be proposed`,
+    );
+  }
+  return {
+    voters: votersOf(value('raft.voters') as string, nodeId, advertised),
+    tickMs,
+    electionTicks: electionMs / tickMs,
+    heartbeatTicks: heartbeatMs / tickMs,
+    snapshotEntries: value('raft.snapshot.entries') as number,
+    snapshotChunkBytes: value('raft.snapshot.chunk.bytes') as number,
+    appendBytesMax,
+    inflightAppendsMax: value('raft.inflight.appends.max') as number,
+    uncommittedBytesMax,
+  };
+}
+
+function votersOf(text: string, nodeId: number, advertised: string): VoterAddress[] {
+  const parsed = parseVoters(text);
+  // Each source was checked when it was set; this is the effective value, already valid.
+  if (!parsed.ok) throw new ConfigError(`raft.voters: ${parsed.error}`);
+  if (parsed.voters.length === 0) return [{ id: nodeId, address: advertised }];
+  if (!parsed.voters.some((v) => v.id === nodeId)) {
+    throw new ConfigError(
+      `raft.voters does not name this node (node.id=${nodeId}): a node outside the voters would be an observer, and observers arrive in the next release; add ${nodeId}@host:port to raft.voters or set node.id to one of ${parsed.voters.map((v) => v.id).join(', ')}`,
+    );
+  }
+  return parsed.voters;
 }
 
 /** A wildcard bind address is not something a client can dial: advertise loopback instead. */

@@ -3,13 +3,16 @@
  * documentation. Flags, environment variables, config files, DescribeConfigs and the README
  * are all derived from these tables, so a key cannot exist in one place and not another.
  */
+import { limits } from './limits.js';
 
 export type ConfigType =
   | { kind: 'string' }
   | { kind: 'int'; min: number; max: number }
   | { kind: 'bool' }
   | { kind: 'enum'; values: readonly string[] }
-  | { kind: 'address' };
+  | { kind: 'address' }
+  /** Kafka's `controller.quorum.voters` form: `id@host:port,...`; empty allowed. */
+  | { kind: 'voters' };
 
 export interface ConfigDefinition {
   readonly name: string;
@@ -20,6 +23,8 @@ export interface ConfigDefinition {
 }
 
 const INT32_MAX = 2_147_483_647;
+/** An Append or a snapshot chunk must fit one peer batch, and so one gRPC message. */
+const RAFT_MESSAGE_BYTES_MAX = limits.raftPeerBatchBytesMax / 2;
 const LONG_MAX = Number.MAX_SAFE_INTEGER;
 
 const int = (min: number, max: number): ConfigType => ({ kind: 'int', min, max });
@@ -139,6 +144,60 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     type: int(0, 600_000),
     defaultValue: '30000',
     doc: 'On SIGTERM, how long in-flight requests may take before the node exits anyway.',
+  },
+  {
+    name: 'raft.voters',
+    type: { kind: 'voters' },
+    defaultValue: '',
+    doc: "The Raft quorum's voters as id@host:port,... (Kafka's controller.quorum.voters); must name this node. Empty: this node alone, at its advertised address. The membership the quorum starts from; a snapshot or membership change in the Raft log wins over it.",
+  },
+  {
+    name: 'raft.tick.ms',
+    type: int(1, 60_000),
+    defaultValue: '100',
+    doc: 'Length of one Raft tick, the unit of the election timeout and heartbeat interval.',
+  },
+  {
+    name: 'raft.election.timeout.ms',
+    type: int(3, 600_000),
+    defaultValue: '1000',
+    doc: 'A follower that hears no leader for this long (randomised up to twice as long) starts an election. A multiple of raft.tick.ms, at least 3 ticks.',
+  },
+  {
+    name: 'raft.heartbeat.interval.ms',
+    type: int(1, 600_000),
+    defaultValue: '100',
+    doc: 'How often the Raft leader heartbeats its followers. A multiple of raft.tick.ms, below raft.election.timeout.ms.',
+  },
+  {
+    name: 'raft.snapshot.entries',
+    type: int(1, 1_000_000_000),
+    defaultValue: '10000',
+    doc: 'Take a snapshot of the Raft state machine and compact the log every this many applied entries.',
+  },
+  {
+    name: 'raft.snapshot.chunk.bytes',
+    type: int(1024, RAFT_MESSAGE_BYTES_MAX),
+    defaultValue: '1048576',
+    doc: 'Bytes per InstallSnapshot chunk sent to a follower too far behind for the log.',
+  },
+  {
+    name: 'raft.append.bytes.max',
+    type: int(1024, RAFT_MESSAGE_BYTES_MAX),
+    defaultValue: '1048576',
+    doc: 'Bytes of entries per Raft Append message (one entry is always sent, however large).',
+  },
+  {
+    name: 'raft.inflight.appends.max',
+    type: int(1, 10_000),
+    defaultValue: '64',
+    doc: 'Append messages the Raft leader keeps in flight to one follower before it waits for acks.',
+  },
+  {
+    name: 'raft.uncommitted.bytes.max',
+    type: int(1024, 1024 * 1024 * 1024),
+    defaultValue: '67108864',
+    doc: 'Bytes of proposed but uncommitted Raft entries the leader accepts before refusing proposals (retry later).',
   },
 ];
 

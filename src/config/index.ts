@@ -9,7 +9,7 @@ export {
   type ConfigDefinition,
   type TopicConfigDefinition,
 } from './definitions.js';
-export { parseAddress, parseConfigValue } from './parse.js';
+export { parseAddress, parseConfigValue, parseVoters, type VoterAddress } from './parse.js';
 export {
   ConfigError,
   loadBrokerConfig,
@@ -19,6 +19,7 @@ export {
   type ConfigSourceName,
   type FsyncPolicy,
   type LogLevel,
+  type RaftSettings,
   type TimestampTypeName,
 } from './config.js';
 export { limits } from './limits.js';

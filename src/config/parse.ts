@@ -44,7 +44,67 @@ export function parseConfigValue(
       }
       return { ok: true, value: text };
     }
+    case 'voters': {
+      const parsed = parseVoters(text);
+      if (!parsed.ok) return { ok: false, error: `${definition.name}: ${parsed.error}` };
+      return { ok: true, value: text };
+    }
   }
+}
+
+/** One Raft voter as configured: node id and the host:port its peers dial. */
+export interface VoterAddress {
+  readonly id: number;
+  readonly address: string;
+}
+
+/** Largest node id (node.id is an int32). */
+const NODE_ID_MAX = 2_147_483_647;
+/** Voters one list may name; Raft quorums are 3 or 5, this only bounds the parse. */
+const VOTERS_MAX = 64;
+
+/**
+ * Parses Kafka's `controller.quorum.voters` form, `id@host:port,id@host:port,...`, into voters
+ * in the order given. Empty text is an empty list. Ids must be distinct whole numbers >= 0 and
+ * addresses distinct and well-formed; the error sentence names the offending item.
+ */
+export function parseVoters(
+  text: string,
+): { ok: true; voters: VoterAddress[] } | { ok: false; error: string } {
+  const trimmed = text.trim();
+  if (trimmed === '') return { ok: true, voters: [] };
+  const items = trimmed.split(',');
+  if (items.length > VOTERS_MAX) {
+    return { ok: false, error: `names ${items.length} voters; at most ${VOTERS_MAX}` };
+  }
+  const voters: VoterAddress[] = [];
+  for (const raw of items) {
+    const item = raw.trim();
+    const match = /^(\d+)@(.+)$/.exec(item);
+    if (match === null) {
+      return { ok: false, error: `"${item}" is not id@host:port (e.g. 1@10.0.0.1:7070)` };
+    }
+    const id = Number(match[1]);
+    const address = match[2] ?? '';
+    if (!Number.isSafeInteger(id) || id > NODE_ID_MAX) {
+      return { ok: false, error: `"${item}": the node id must be 0 to ${NODE_ID_MAX}` };
+    }
+    const parsed = parseAddress(address);
+    if (parsed === null) {
+      return { ok: false, error: `"${item}": "${address}" is not host:port` };
+    }
+    if (parsed.port === 0) {
+      return { ok: false, error: `"${item}": port 0 cannot be dialled; give the real port` };
+    }
+    if (voters.some((v) => v.id === id)) {
+      return { ok: false, error: `node id ${id} appears twice; each voter needs its own id` };
+    }
+    if (voters.some((v) => v.address === address)) {
+      return { ok: false, error: `address ${address} appears twice; each voter needs its own` };
+    }
+    voters.push({ id, address });
+  }
+  return { ok: true, voters };
 }
 
 /** Splits `host:port` (IPv6 as `[::1]:7070`); null when malformed or the port is out of range. */

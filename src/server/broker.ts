@@ -1,9 +1,14 @@
 /**
  * Wires one node together: data dir identity, the LevelDB store, the metadata controller, the
- * partition logs, retention and the gRPC server. The broker reacts to metadata changes (open a
- * log for each partition it leads, delete the data of removed topics) and never reads
- * controller internals.
+ * partition logs, retention, the Raft quorum member and the gRPC server. The broker reacts to
+ * metadata changes (open a log for each partition it leads, delete the data of removed topics)
+ * and never reads controller internals.
+ *
+ * In this release the Raft module runs beside the local controller (raft-node.ts): it replicates
+ * a digest state machine, so the quorum can be observed and tested before the controller moves
+ * onto it.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -27,8 +32,9 @@ import { ProduceHandler } from './grpc/produce.js';
 import { adminService, brokerService } from './grpc/services.js';
 import { SubscribeHandler } from './grpc/subscribe.js';
 import { tolerantDefinition } from './grpc/malformed.js';
-import { loadOrFormatIdentity, DataDirError } from './node-identity.js';
+import { loadOrFormatIdentity, DataDirError, META_FILE } from './node-identity.js';
 import { PartitionResolver } from './partition-resolver.js';
+import { openRaftNode, stopRaftNode } from './raft-node.js';
 import { topicSettings } from './topic-settings.js';
 
 export interface RunningBroker {
@@ -53,6 +59,7 @@ export async function startBroker(
   options: BrokerOptions,
 ): Promise<RunningBroker> {
   const { logger } = options;
+  refuseQuorumWithoutClusterId(config);
   const identity = loadOrFormatIdentity(config.dataDir, config.nodeId, config.clusterId);
   if (identity.formatted)
     logger.info(
@@ -92,6 +99,14 @@ export async function startBroker(
     ? `${config.advertisedAddress.slice(0, -2)}:${port}`
     : config.advertisedAddress;
   const [host = listen.host] = advertised.split(/:(?=\d+$)/);
+  const raft = await openRaftNode(config, {
+    clusterId: identity.clusterId,
+    db,
+    advertised: `${host}:${port}`,
+    logger,
+    onFatal: options.onFatal,
+  });
+  server.addService(raft.node.service.definition, raft.node.service.implementation);
   await controller.registerBroker({
     brokerId: config.nodeId,
     incarnationId: randomUUID(),
@@ -120,6 +135,7 @@ export async function startBroker(
     fetch: new FetchHandler(resolver),
     subscribe: new SubscribeHandler(resolver),
     admin: new AdminHandler(config.nodeId, config, controller, resolver),
+    quorum: raft,
   };
   const v1 = brookV1();
   server.addService(tolerantDefinition(v1.Broker.service), brokerService(deps));
@@ -134,6 +150,9 @@ export async function startBroker(
     { intervalMs: config.retentionCheckIntervalMs, now: Date.now },
   );
   retention.start();
+  // Started once every service is in place, so the first message a peer gets answered finds the
+  // whole node; peers' links retry until then.
+  raft.node.start();
   for (const service of HEALTH_SERVICES) health.setStatus(service, 'SERVING');
   logger.info(
     {
@@ -154,12 +173,29 @@ export async function startBroker(
       for (const service of HEALTH_SERVICES) health.setStatus(service, 'NOT_SERVING');
       shutdown.abort();
       await retention.stop();
+      // Before the server: closing the node ends the peers' Send streams into it, which would
+      // otherwise hold tryShutdown until its timeout; and before the store, which it writes.
+      await stopRaftNode(raft.node, config, logger);
       await shutdownServer(server, config.shutdownTimeoutMs, logger);
       await logs.close();
       await db.close();
       logger.info({}, 'broker stopped');
     },
   };
+}
+
+/**
+ * Every voter of a quorum must be formatted with the same cluster id: peers refuse each other's
+ * Raft streams otherwise, and the quorum would never elect a leader. A generated id is unique
+ * per node, so a new data dir of a multi-voter quorum needs cluster.id given (as Kafka's
+ * `kafka-storage format --cluster-id`). Later starts read it from the data dir.
+ */
+function refuseQuorumWithoutClusterId(config: BrokerConfig): void {
+  const isFormatted = existsSync(path.join(config.dataDir, META_FILE));
+  if (isFormatted || config.clusterId !== null || config.raft.voters.length === 1) return;
+  throw new DataDirError(
+    `raft.voters names ${config.raft.voters.length} nodes but cluster.id is not set: every voter must be formatted with the same cluster id. Generate one (e.g. with uuidgen) and give every node --cluster-id <id> at its first start.`,
+  );
 }
 
 async function openStore(dataDir: string): Promise<ClassicLevel<Buffer, Buffer>> {

@@ -5,6 +5,7 @@
  * broker a test forgot, so no process outlives the test run.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -36,6 +37,10 @@ process.once('exit', () => {
 export interface StartBrokerOptions {
   /** Extra `brook server` flags, e.g. ['--auto-create-topics']. */
   readonly extraArgs?: readonly string[];
+  /** --node-id; default 0. */
+  readonly nodeId?: number;
+  /** Port to listen on; default a free one. */
+  readonly port?: number;
   /** Data dir to use; default a new temp dir. cleanup() removes it either way. */
   readonly dataDir?: string;
   /** Extra environment for the process. */
@@ -50,6 +55,8 @@ export interface BrokerExit {
 
 /** A running (or stopped) broker process. */
 export interface BrokerProcess {
+  /** Its --node-id. */
+  readonly nodeId: number;
   /** `127.0.0.1:<port>`. */
   readonly address: string;
   readonly port: number;
@@ -121,6 +128,7 @@ class BrokerHandle implements BrokerProcess {
   private readonly partial = { stdout: '', stderr: '' };
 
   constructor(
+    readonly nodeId: number,
     readonly port: number,
     readonly dataDir: string,
     private readonly extraArgs: readonly string[],
@@ -152,7 +160,7 @@ class BrokerHandle implements BrokerProcess {
       BROOK_BIN,
       'server',
       '--node-id',
-      '0',
+      String(this.nodeId),
       '--listen',
       this.address,
       '--data-dir',
@@ -256,9 +264,15 @@ class BrokerHandle implements BrokerProcess {
  * else rejects with its output). The caller must cleanup() (or stop()) it, e.g. in afterAll.
  */
 export async function startBroker(options: StartBrokerOptions = {}): Promise<BrokerProcess> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'brook-test-')));
-  const broker = new BrokerHandle(port, dataDir, options.extraArgs ?? [], options.env ?? {});
+  const broker = new BrokerHandle(
+    options.nodeId ?? 0,
+    port,
+    dataDir,
+    options.extraArgs ?? [],
+    options.env ?? {},
+  );
   try {
     await broker.start();
   } catch (error) {
@@ -266,6 +280,54 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     throw error;
   }
   return broker;
+}
+
+export interface StartClusterOptions {
+  /** Flags every node gets besides --node-id, --listen, --data-dir and --voters. */
+  readonly extraArgs?: readonly string[];
+}
+
+/**
+ * Starts `size` brokers as one Raft quorum: node ids 1..size on free loopback ports, each with
+ * `--voters` naming all of them and one shared `--cluster-id`, started together (a lone node of a larger quorum cannot elect
+ * a leader). Resolves once every node logged "broker ready", which does not wait for a Raft
+ * leader. On failure the nodes already started are cleaned up; otherwise the caller must
+ * cleanup() each one.
+ */
+export async function startCluster(
+  size: number,
+  options: StartClusterOptions = {},
+): Promise<BrokerProcess[]> {
+  const ports: number[] = [];
+  // Distinct ports: freePort releases each one at once, so the OS could hand one out twice.
+  for (let attempt = 0; ports.length < size && attempt < size * 10; attempt++) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  if (ports.length < size) throw new Error(`could not find ${size} distinct free ports`);
+  const voters = ports.map((port, i) => `${i + 1}@127.0.0.1:${port}`).join(',');
+  // Every voter is formatted with the same cluster id, or they refuse each other's streams.
+  const clusterId = randomUUID();
+  const started = await Promise.allSettled(
+    ports.map((port, i) =>
+      startBroker({
+        nodeId: i + 1,
+        port,
+        extraArgs: ['--voters', voters, '--cluster-id', clusterId, ...(options.extraArgs ?? [])],
+      }),
+    ),
+  );
+  const nodes: BrokerProcess[] = [];
+  let failure: unknown = null;
+  for (const result of started) {
+    if (result.status === 'fulfilled') nodes.push(result.value);
+    else failure ??= result.reason;
+  }
+  if (failure !== null) {
+    await Promise.all(nodes.map((node) => node.cleanup()));
+    throw failure;
+  }
+  return nodes;
 }
 
 export interface CliResult {

@@ -19,6 +19,7 @@ const ALIASES: Readonly<Record<string, string>> = {
   'auto-create-topics': 'auto.create.topics.enable',
   'retention-check-interval-ms': 'log.retention.check.interval.ms',
   fsync: 'log.fsync',
+  voters: 'raft.voters',
 };
 
 export function registerServerCommand(program: Command): void {
@@ -54,7 +55,9 @@ export function registerServerCommand(program: Command): void {
 Examples:
   brook server                                   # 127.0.0.1:7070, data in ./data
   brook server --node-id 1 --listen 0.0.0.0:7071 --data-dir /var/lib/brook
-  BROOK_LOG_FSYNC=interval brook server -c server.properties`,
+  BROOK_LOG_FSYNC=interval brook server -c server.properties
+  brook server --node-id 1 --listen 127.0.0.1:7071 --data-dir d1 \\
+    --voters 1@127.0.0.1:7071,2@127.0.0.1:7072,3@127.0.0.1:7073   # one of three Raft voters`,
   );
   command.action(async (opts: Record<string, string | boolean | undefined>) => {
     await runServer(opts);

@@ -1,4 +1,7 @@
-/** Metadata and DescribeCluster: straight from the current metadata image. */
+/**
+ * Metadata and DescribeCluster: straight from the current metadata image, plus, for
+ * DescribeCluster, the Raft quorum as this node sees it.
+ */
 import { limits } from '../../config/index.js';
 import type { MetadataService, TopicImage } from '../../metadata/index.js';
 import type {
@@ -8,6 +11,7 @@ import type {
   TopicMetadata,
 } from '../../proto/index.js';
 import { requireCount, requireNonEmpty } from '../validate.js';
+import { describeQuorum, type QuorumSource } from './quorum.js';
 
 export function metadata(
   service: MetadataService,
@@ -60,6 +64,7 @@ function describeTopic(topic: TopicImage): TopicMetadata {
 export function describeCluster(
   service: MetadataService,
   clusterId: string,
+  quorum: QuorumSource,
 ): DescribeClusterResponse {
   const brokers = [...service.image().brokers.values()]
     .sort((a, b) => a.brokerId - b.brokerId)
@@ -70,5 +75,12 @@ export function describeCluster(
       rack: b.rack,
       fenced: b.fenced,
     }));
-  return { clusterId, controllerId: service.controllerId(), brokers };
+  // controllerId stays the local controller's: it wrote the topics this node serves, while the
+  // Raft leader (quorum.leaderId) does not yet hold any metadata (design.md, next release).
+  return {
+    clusterId,
+    controllerId: service.controllerId(),
+    brokers,
+    quorum: describeQuorum(quorum.status(), quorum.applied()),
+  };
 }

@@ -24,6 +24,7 @@ import { listOffsets } from './offsets.js';
 import type { ProduceHandler } from './produce.js';
 import type { SubscribeHandler } from './subscribe.js';
 import type { PartitionResolver } from '../partition-resolver.js';
+import type { QuorumSource } from './quorum.js';
 
 export interface ServiceDeps {
   readonly logger: Logger;
@@ -34,6 +35,8 @@ export interface ServiceDeps {
   readonly fetch: FetchHandler;
   readonly subscribe: SubscribeHandler;
   readonly admin: AdminHandler;
+  /** The node's Raft module, for DescribeCluster's quorum section. */
+  readonly quorum: QuorumSource;
   /** Aborted when the node starts a controlled shutdown: streams and long polls end. */
   readonly shutdown: AbortSignal;
 }
@@ -79,7 +82,7 @@ export function adminService(deps: ServiceDeps): AdminHandlers {
     AlterConfigs: unary('AlterConfigs', logger, (r) => admin.alterConfigs(r)),
     DeleteRecords: unary('DeleteRecords', logger, (r) => admin.deleteRecords(r)),
     DescribeCluster: unary('DescribeCluster', logger, () =>
-      Promise.resolve(describeCluster(deps.metadata, deps.clusterId)),
+      Promise.resolve(describeCluster(deps.metadata, deps.clusterId, deps.quorum)),
     ),
   };
 }
