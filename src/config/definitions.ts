@@ -154,8 +154,8 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
   {
     name: 'raft.tick.ms',
     type: int(1, 60_000),
-    defaultValue: '100',
-    doc: 'Length of one Raft tick, the unit of the election timeout and heartbeat interval.',
+    defaultValue: '10',
+    doc: 'Length of one Raft tick, the unit of the election timeout and heartbeat interval. Fine ticks spread the randomised election timeouts over many values, so two followers rarely time out together and split the vote.',
   },
   {
     name: 'raft.election.timeout.ms',

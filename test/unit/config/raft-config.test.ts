@@ -24,9 +24,9 @@ describe('raft config', () => {
   it('has the documented defaults, in ticks', () => {
     expect(load().raft).toEqual({
       voters: [{ id: 0, address: '127.0.0.1:7070' }],
-      tickMs: 100,
-      electionTicks: 10,
-      heartbeatTicks: 1,
+      tickMs: 10,
+      electionTicks: 100,
+      heartbeatTicks: 10,
       snapshotEntries: 10_000,
       snapshotChunkBytes: 1024 * 1024,
       appendBytesMax: 1024 * 1024,
@@ -77,9 +77,18 @@ describe('raft config', () => {
     [{ 'raft.voters': '0@h:0' }, /raft.voters: "0@h:0": port 0 cannot be dialled/],
     [{ 'raft.voters': '99999999999@h:1' }, /raft.voters: .*the node id must be 0 to 2147483647/],
     [{ 'raft.tick.ms': '0' }, /raft.tick.ms must be between 1 and/],
-    [{ 'raft.election.timeout.ms': '250' }, /raft.election.timeout.ms \(250\) must be a multiple/],
-    [{ 'raft.election.timeout.ms': '200' }, /raft.election.timeout.ms .* at least 3 ticks \(300\)/],
-    [{ 'raft.heartbeat.interval.ms': '150' }, /raft.heartbeat.interval.ms \(150\) must be a mult/],
+    [
+      { 'raft.tick.ms': '100', 'raft.election.timeout.ms': '250' },
+      /raft.election.timeout.ms \(250\) must be a multiple/,
+    ],
+    [
+      { 'raft.tick.ms': '100', 'raft.election.timeout.ms': '200' },
+      /raft.election.timeout.ms .* at least 3 ticks \(300\)/,
+    ],
+    [
+      { 'raft.tick.ms': '100', 'raft.heartbeat.interval.ms': '150' },
+      /raft.heartbeat.interval.ms \(150\) must be a mult/,
+    ],
     [{ 'raft.heartbeat.interval.ms': '1000' }, /below raft.election.timeout.ms \(1000\)/],
     [{ 'raft.snapshot.entries': '0' }, /raft.snapshot.entries must be between 1 and/],
     [{ 'raft.snapshot.chunk.bytes': '10' }, /raft.snapshot.chunk.bytes must be between 1024/],
