@@ -19,6 +19,7 @@
  * Raw runs happen while no broker runs, so nothing competes with them. Bounds: each step stops
  * at its share of --max-seconds and reports what it measured; a watchdog exits 30 s past it.
  */
+import { brokerDefinition } from '../src/config/index.js';
 import { machineFacts, startCpuMeterOf } from './measure.js';
 import { parseRaftOptions, type RaftBenchOptions } from './raft-options.js';
 import { RaftCluster } from './raft-cluster.js';
@@ -59,7 +60,12 @@ const RAW_VALUE_BYTES_MAX = 100_000_000;
 const FAILOVER_ENTRY_BYTES = 100;
 /** Above this many cores of other processes' CPU in a measured phase, the run says so. */
 const OTHER_CORES_NOTICEABLE = 0.2;
-const RAFT_DEFAULTS = 'raft.tick.ms 100, election timeout 1000 ms, heartbeat 100 ms';
+/** The nodes run with the broker's defaults; say which, read from the one config table. */
+const RAFT_DEFAULTS = (
+  ['raft.tick.ms', 'raft.election.timeout.ms', 'raft.heartbeat.interval.ms'] as const
+)
+  .map((name) => `${name} ${brokerDefinition(name)?.defaultValue ?? '?'}`)
+  .join(', ');
 
 export async function runRaftBench(argv: readonly string[]): Promise<void> {
   const options = parseRaftOptions(argv);
