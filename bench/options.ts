@@ -126,7 +126,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   };
 }
 
-function integer(min: number, max: number): (value: string) => number {
+/** A commander argument parser for an integer in [min, max]. */
+export function integer(min: number, max: number): (value: string) => number {
   return (value) => {
     const parsed = Number(value);
     if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {

@@ -4,6 +4,7 @@
  * checked here, so the phases can trust their inputs.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { integer } from './options.js';
 
 export interface RaftBenchOptions {
   /** Entry sizes measured, one throughput phase each, in order. */
@@ -58,16 +59,6 @@ export function parseRaftOptions(argv: readonly string[]): RaftBenchOptions {
     maxSeconds: opts.maxSeconds,
     isJson: opts.json,
     brookBin: opts.brookBin,
-  };
-}
-
-function integer(min: number, max: number): (value: string) => number {
-  return (value) => {
-    const parsed = Number(value);
-    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    }
-    return parsed;
   };
 }
 
