@@ -57,6 +57,27 @@ export default tseslint.config(
     },
   },
   {
+    // Dependencies point one way (STYLE.md §2): raft/ sits below metadata/, server/ and cli/,
+    // and the SDK is the broker's client, not a part of it. The server wires Raft into gRPC
+    // (server/grpc/raft-peer.ts), never the reverse. The pure core's block below repeats these
+    // patterns: for src/raft/*.ts it replaces this rule.
+    files: ['src/raft/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/server/**', '**/metadata/**', '**/log/**', '**/cli/**', '**/client/**'],
+              message:
+                'raft/ depends only on util/, errors/, config/, codec/ and proto/ (STYLE.md §2)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The Raft core is a pure state machine (STYLE.md §1.1): time arrives as tick(), randomness
     // through an injected Rng, I/O through Ready. Only src/raft/io/ touches the world.
     files: ['src/raft/*.ts'],
@@ -70,7 +91,14 @@ export default tseslint.config(
               message: 'pure module: I/O belongs in src/raft/io/',
             },
             {
-              group: ['**/server/**', '**/log/**', '**/metadata/**', '**/cli/**', '**/io/**'],
+              group: [
+                '**/server/**',
+                '**/log/**',
+                '**/metadata/**',
+                '**/cli/**',
+                '**/client/**',
+                '**/io/**',
+              ],
               message: 'pure module',
             },
           ],

@@ -15,7 +15,8 @@
  * Key spaces of other modules in the same LevelDB, listed here so none is handed out twice:
  *   0x02 metadata log    (metadata/metadata-log.ts)
  *   0x03 raft entries    [0x03][index u64] (raft/io/store-codec.ts)
- *   0x04 raft state      hard state, snapshot meta, snapshot data (raft/io/store-codec.ts)
+ *   0x04 raft state      hard state, snapshot meta, snapshot data, bootstrap membership
+ *                        (raft/io/store-codec.ts)
  * Everything here is pure: no I/O, no clock.
  */
 import { readInt64, writeInt64 } from '../codec/layout.js';

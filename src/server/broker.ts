@@ -29,6 +29,7 @@ import { brookV1, publicPackageDefinition } from '../proto/index.js';
 import { AdminHandler } from './grpc/admin.js';
 import { FetchHandler } from './grpc/fetch.js';
 import { ProduceHandler } from './grpc/produce.js';
+import { raftPeerService } from './grpc/raft-peer.js';
 import { adminService, brokerService } from './grpc/services.js';
 import { SubscribeHandler } from './grpc/subscribe.js';
 import { tolerantDefinition } from './grpc/malformed.js';
@@ -106,7 +107,8 @@ export async function startBroker(
     logger,
     onFatal: options.onFatal,
   });
-  server.addService(raft.node.service.definition, raft.node.service.implementation);
+  const raftPeer = raftPeerService(raft.node.peer, logger.child({ component: 'raft' }));
+  server.addService(raftPeer.definition, raftPeer.implementation);
   await controller.registerBroker({
     brokerId: config.nodeId,
     incarnationId: randomUUID(),

@@ -73,7 +73,7 @@ export function loadOrFormatIdentity(
 }
 
 /** Write to a temp file, fsync, rename, fsync the directory: the file is whole or absent. */
-export function writeDurably(file: string, text: string): void {
+function writeDurably(file: string, text: string): void {
   const temp = `${file}.tmp`;
   writeFileSync(temp, text, { encoding: 'utf8' });
   const fd = openSync(temp, 'r+');

@@ -4,17 +4,20 @@
  * voters from raft.voters, and the timing and bounds from the raft.* keys. The broker owns its
  * lifecycle: open after bind (the node's own address is known then), start once every service
  * is added, and on shutdown hand leadership away before closing it, ahead of the store.
+ *
+ * raft.voters is the bootstrap membership: the driver records it in the Raft store on the first
+ * start and refuses a later start with other voter ids (src/raft/io/bootstrap.ts); that refusal
+ * reaches `brook server` as a one-line DataDirError.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { ClassicLevel } from 'classic-level';
 import type { Logger } from 'pino';
 import type { BrokerConfig } from '../config/index.js';
+import { RaftBootstrapError } from '../raft/io/bootstrap.js';
 import { RaftNode } from '../raft/io/driver.js';
 import { Role, type Member, type RaftStatus } from '../raft/types.js';
 import { assert } from '../util/assert.js';
 import type { QuorumSource } from './grpc/quorum.js';
-import { DataDirError, writeDurably } from './node-identity.js';
+import { DataDirError } from './node-identity.js';
 import { RaftDigest, type DigestState } from './raft-digest.js';
 
 const RAFT_COMPONENT = { component: 'raft' } as const;
@@ -41,7 +44,6 @@ export async function openRaftNode(
 ): Promise<OpenedRaftNode> {
   const digest = new RaftDigest();
   const voters = bootstrapVoters(config, deps.advertised, deps.logger.child(RAFT_COMPONENT));
-  checkBootstrapVoterIds(config.dataDir, voters);
   const node = await RaftNode.open({
     id: config.nodeId,
     clusterId: deps.clusterId,
@@ -58,6 +60,9 @@ export async function openRaftNode(
     appendBytesMax: config.raft.appendBytesMax,
     inflightAppendsMax: config.raft.inflightAppendsMax,
     uncommittedBytesMax: config.raft.uncommittedBytesMax,
+  }).catch((error: unknown) => {
+    if (!(error instanceof RaftBootstrapError)) throw error;
+    throw new DataDirError(`data dir ${config.dataDir}: ${error.message}`, { cause: error });
   });
   return {
     node,
@@ -86,38 +91,6 @@ function bootstrapVoters(config: BrokerConfig, advertised: string, logger: Logge
     );
   }
   return voters;
-}
-
-/** File in the data dir holding the voter ids the node first started with. */
-export const BOOTSTRAP_VOTERS_FILE = 'raft-bootstrap-voters';
-
-/**
- * The Raft core starts from the configured voters until its log holds a snapshot or a membership
- * change, so a voter restarted with another list would start another quorum on the same log: a
- * node of three restarted without raft.voters elects itself alone and commits entries the
- * others never see. So the voter ids of the first start are kept in the data dir and a later
- * start with other ids is refused. Addresses may change (a node moves); ids may not.
- */
-function checkBootstrapVoterIds(dataDir: string, voters: readonly Member[]): void {
-  const file = path.join(dataDir, BOOTSTRAP_VOTERS_FILE);
-  const ids = voters
-    .map((v) => v.id)
-    .sort((a, b) => a - b)
-    .join(',');
-  if (!existsSync(file)) {
-    writeDurably(
-      file,
-      `# The Raft voter ids this data dir was first started with; written by Brook, do not edit.\n${ids}\n`,
-    );
-    return;
-  }
-  const stored = readFileSync(file, 'utf8')
-    .split('\n')
-    .find((line) => line !== '' && !line.startsWith('#'));
-  if (stored === ids) return;
-  throw new DataDirError(
-    `raft.voters names nodes ${ids || 'none'}, but the data dir ${dataDir} was started as a voter of nodes ${stored ?? '(unreadable)'}; with another list this node would start a quorum of its own on the same Raft log. Give it the voters it started with (e.g. --voters for nodes ${stored ?? '?'}), or start it on an empty data dir.`,
-  );
 }
 
 /**

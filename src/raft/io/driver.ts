@@ -23,7 +23,6 @@
  * in the loop is treated the same way: the process is expected to exit.
  */
 import { randomInt } from 'node:crypto';
-import type * as grpc from '@grpc/grpc-js';
 import type { ClassicLevel } from 'classic-level';
 import type { Logger } from 'pino';
 import { limits } from '../../config/index.js';
@@ -48,10 +47,10 @@ import {
   type Snapshot,
   type SoftState,
 } from '../types.js';
+import { planBootstrap, type BootstrapPlan } from './bootstrap.js';
 import { GrpcTransport } from './grpc-transport.js';
 import { RaftLogStore } from './level-store.js';
 import { PeerReceiver } from './peer-receiver.js';
-import { peerService } from './peer-service.js';
 import { statusToProto } from './wire.js';
 
 /** What Raft replicates: the application's state, changed only by committed entries. */
@@ -73,7 +72,11 @@ export interface RaftNodeOptions {
   readonly clusterId: string;
   /** The node's one LevelDB; Raft uses key spaces 0x03 and 0x04. Closed by the caller. */
   readonly db: ClassicLevel<Buffer, Buffer>;
-  /** Membership at bootstrap; ignored once the log or a snapshot says otherwise. */
+  /**
+   * The voters to bootstrap with. On the first start of an empty store they are recorded in it;
+   * on every later start their ids must equal the recorded ones (open() refuses otherwise) and
+   * their addresses replace the recorded ones. The log's snapshot and conf changes supersede them.
+   */
   readonly initialVoters: readonly Member[];
   readonly stateMachine: StateMachine;
   readonly logger: Logger;
@@ -99,6 +102,19 @@ export interface ProposeOutcome {
   readonly firstIndex: number;
   readonly lastIndex: number;
   readonly term: number;
+}
+
+/**
+ * What the RaftPeer gRPC service (server/grpc/raft-peer.ts) needs from a node. The server owns
+ * the service's definition, request checks and statuses; the node only answers.
+ */
+export interface RaftPeerEndpoint {
+  /** The RaftPeer.Send handler: peers' message streams into this node (peer-receiver.ts). */
+  readonly handleSend: PeerReceiver['handleSend'];
+  /** RaftNode.propose(): resolves once committed and applied here; rejects with a BrokerError. */
+  propose(entries: readonly Uint8Array[]): Promise<ProposeOutcome>;
+  /** This node's status as RaftPeer.RaftStatus answers it. */
+  statusResponse(): RaftStatusResponse;
 }
 
 /** Counters for tests and metrics. */
@@ -143,11 +159,8 @@ export class RaftNode {
     messagesDroppedInbox: 0,
     ticksDropped: 0,
   };
-  /** The RaftPeer service, to add to the node's grpc.Server before it binds. */
-  readonly service: {
-    definition: grpc.ServiceDefinition;
-    implementation: grpc.UntypedServiceImplementation;
-  };
+  /** What the node's RaftPeer service answers with; add the service before the server binds. */
+  readonly peer: RaftPeerEndpoint;
 
   private state: State = State.OPEN;
   private readonly logger: Logger;
@@ -177,18 +190,26 @@ export class RaftNode {
   private loop: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
 
-  /** Loads storage, restores the state machine from the latest snapshot, builds the core. */
+  /**
+   * Loads storage, settles the bootstrap membership (bootstrap.ts: recorded on the first start,
+   * checked on every later one), restores the state machine from the latest snapshot and builds
+   * the core. Throws RaftBootstrapError, having written nothing, when `initialVoters` does not
+   * match the voter ids the store was bootstrapped with.
+   */
   static async open(options: RaftNodeOptions): Promise<RaftNode> {
     checkOptions(options);
     const store = new RaftLogStore(options.db);
     const restored = await store.load();
+    const bootstrap = planBootstrap(restored, options.initialVoters);
+    // Synced before the core exists, so no vote or entry is ever durable without it.
+    if (bootstrap.kind !== 'keep') await store.saveBootstrap(bootstrap.conf);
     if (restored.snapshot !== null) await options.stateMachine.restore(restored.snapshot);
     const seed = options.seed ?? randomInt(0, 2 ** 31);
     const rng = new SeededRng(seed);
     const core = new RaftCore(
       {
         id: options.id,
-        initialConf: { voters: [...options.initialVoters], observers: [] },
+        initialConf: bootstrap.conf,
         electionTicks: options.electionTicks,
         heartbeatTicks: options.heartbeatTicks,
         inflightAppendsMax: options.inflightAppendsMax,
@@ -200,6 +221,7 @@ export class RaftNode {
       rng,
     );
     const node = new RaftNode(options, store, core, new SeededRng(seed ^ 0x5bd1e995));
+    node.logBootstrap(bootstrap);
     node.logger.info(
       {
         seed,
@@ -235,12 +257,11 @@ export class RaftNode {
       logger: this.logger,
       onMessages: (messages) => this.receive(messages),
     });
-    this.service = peerService({
-      receiver: this.receiver,
-      logger: this.logger,
+    this.peer = {
+      handleSend: this.receiver.handleSend,
       propose: (entries) => this.propose(entries),
-      status: () => this.statusProto(),
-    });
+      statusResponse: () => this.statusProto(),
+    };
     this.setMembers(status.confState);
   }
 
@@ -689,6 +710,17 @@ export class RaftNode {
     const members = [...conf.voters, ...conf.observers];
     this.members = new Map(members.map((m) => [m.id, m.address]));
     this.transport.setPeers(members);
+  }
+
+  private logBootstrap(plan: BootstrapPlan): void {
+    if (plan.kind === 'record') {
+      this.logger.info({ voters: plan.conf.voters }, 'recorded the raft bootstrap membership');
+    } else if (plan.kind === 'readdress') {
+      this.logger.info(
+        { changes: plan.changes },
+        'raft voter addresses changed since the last start; the new ones are recorded',
+      );
+    }
   }
 
   private statusProto(): RaftStatusResponse {

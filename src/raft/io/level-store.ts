@@ -1,12 +1,21 @@
 /**
  * RaftLogStore: the durable half of the Raft module, on the node's one LevelDB. Raft owns key
- * spaces 0x03 (entries) and 0x04 (hard state, snapshot meta, snapshot data); the byte layout is
- * in store-codec.ts:
+ * spaces 0x03 (entries) and 0x04 (hard state, snapshot meta, snapshot data, bootstrap
+ * membership); the byte layout is in store-codec.ts:
  *
  *   [0x03][index u64 BE]   one log entry per key, so LevelDB's order is log order
  *   [0x04][0x01]           hard state (term, vote, commit)
  *   [0x04][0x02]           snapshot meta (index, term, conf state, data length and CRC)
  *   [0x04][0x03]           snapshot data
+ *   [0x04][0x04]           bootstrap membership (the conf state the log starts from: voter ids
+ *                          and addresses), CRC-checked; written synced by saveBootstrap() on the
+ *                          first start of an empty store, before any other Raft key
+ *
+ * The bootstrap membership is what makes a restart safe: the core starts from it whenever the
+ * log holds no snapshot and no conf-change entry, so it must be the membership of the first
+ * start, not whatever the latest configuration says (a voter of three restarted as a quorum of
+ * one would elect itself and commit alone). The driver checks the configured voters against it
+ * (bootstrap.ts); this store asserts the ids never change once written.
  *
  * Atomicity is LevelDB's: each persist() and saveSnapshot() is ONE db.batch, so a crash at any
  * instant leaves either all of a Ready's snapshot, truncation, entries and hard state or none of
@@ -25,6 +34,7 @@ import type { ClassicLevel } from 'classic-level';
 import { assert } from '../../util/assert.js';
 import {
   EMPTY_HARD_STATE,
+  type ConfState,
   type Entry,
   type HardState,
   type Ready,
@@ -32,15 +42,18 @@ import {
   type Snapshot,
 } from '../types.js';
 import {
+  BOOTSTRAP_KEY,
   ENTRY_KEYS_END,
   ENTRY_KEYS_START,
   HARD_STATE_KEY,
   SNAPSHOT_DATA_KEY,
   SNAPSHOT_META_KEY,
   checkSnapshotData,
+  decodeBootstrap,
   decodeEntry,
   decodeHardState,
   decodeSnapshotMeta,
+  encodeBootstrap,
   encodeEntry,
   encodeHardState,
   encodeSnapshotMeta,
@@ -51,6 +64,15 @@ import {
 type Op =
   | { readonly type: 'put'; readonly key: Buffer; readonly value: Buffer }
   | { readonly type: 'del'; readonly key: Buffer };
+
+/** What load() finds: the core's RestoredState, plus the membership the store started from. */
+export interface StoredState extends RestoredState {
+  /**
+   * The bootstrap membership (saveBootstrap()), or null in a store that never had one: a new,
+   * empty store, or one written before the key existed.
+   */
+  readonly bootstrap: ConfState | null;
+}
 
 /** Counters for tests and metrics. */
 export interface RaftLogStoreStats {
@@ -73,6 +95,10 @@ export class RaftLogStore {
   private snapshotIndex = 0;
   /** Index of the last stored entry; equals snapshotIndex when no entry is stored. */
   private lastIndex = 0;
+  /** Whether the store holds no Raft state at all: no hard state, snapshot or entry. */
+  private isEmpty = false;
+  /** The stored bootstrap voter ids, sorted; null while none is stored. */
+  private bootstrapVoterIds: string | null = null;
   private isLoaded = false;
   private isWriting = false;
   private failure: unknown = null;
@@ -85,8 +111,10 @@ export class RaftLogStore {
    * log is contiguous after the snapshot and holds the committed index (a gap or a torn write
    * would be a broken invariant of this store, not an operating error).
    */
-  async load(): Promise<RestoredState> {
+  async load(): Promise<StoredState> {
     assert(!this.isLoaded, 'raft store: load() twice');
+    const bootstrapValue = await this.db.get(BOOTSTRAP_KEY);
+    const bootstrap = bootstrapValue === undefined ? null : decodeBootstrap(bootstrapValue);
     const hardValue = await this.db.get(HARD_STATE_KEY);
     const hardState = hardValue === undefined ? EMPTY_HARD_STATE : decodeHardState(hardValue);
     const snapshot = await this.loadSnapshot();
@@ -108,8 +136,34 @@ export class RaftLogStore {
       hardState.commit <= this.lastIndex,
       `raft store: commit ${hardState.commit} is past the last stored index ${this.lastIndex}`,
     );
+    // The same test as bootstrap.ts's: a stored hard state equal to the empty one is no state.
+    this.isEmpty =
+      snapshot === null &&
+      entries.length === 0 &&
+      hardState.term === EMPTY_HARD_STATE.term &&
+      hardState.vote === EMPTY_HARD_STATE.vote &&
+      hardState.commit === EMPTY_HARD_STATE.commit;
+    this.bootstrapVoterIds = bootstrap === null ? null : voterIds(bootstrap);
     this.isLoaded = true;
-    return { hardState, snapshot, entries };
+    return { hardState, snapshot, entries, bootstrap };
+  }
+
+  /**
+   * Stores the bootstrap membership in one synced write: on the first start of an empty store
+   * (before any other write), or later to record new addresses of the same voters. Synced,
+   * because the first Ready's vote or entries must never be durable without it: a store holding
+   * Raft state but no bootstrap is refused at the next start.
+   */
+  async saveBootstrap(conf: ConfState): Promise<void> {
+    const ids = voterIds(conf);
+    if (this.bootstrapVoterIds === null) {
+      assert(this.isEmpty, 'raft store: a bootstrap membership is stored before any state');
+    } else {
+      assert(ids === this.bootstrapVoterIds, 'raft store: the bootstrap voter ids never change');
+    }
+    this.beginWrite();
+    await this.write([{ type: 'put', key: BOOTSTRAP_KEY, value: encodeBootstrap(conf) }], true);
+    this.bootstrapVoterIds = ids;
   }
 
   /**
@@ -133,8 +187,12 @@ export class RaftLogStore {
     if (rd.entries.length > 0)
       lastIndex = this.pushEntries(ops, rd.entries, snapshotIndex, lastIndex);
     if (rd.hardState !== null) this.pushHardState(ops, rd.hardState, lastIndex);
-    if (ops.length > 0) await this.write(ops, rd.mustSync);
-    else this.isWriting = false;
+    if (ops.length > 0) {
+      await this.write(ops, rd.mustSync);
+      this.isEmpty = false;
+    } else {
+      this.isWriting = false;
+    }
     this.snapshotIndex = snapshotIndex;
     this.lastIndex = lastIndex;
   }
@@ -153,6 +211,7 @@ export class RaftLogStore {
     this.pushDeletes(ops, this.snapshotIndex + 1, index);
     // Synced: the deletes drop entries that exist nowhere else on this node but in the snapshot.
     await this.write(ops, true);
+    this.isEmpty = false;
     this.snapshotIndex = index;
   }
 
@@ -244,4 +303,12 @@ export class RaftLogStore {
     }
     if (ops.some((op) => op.key.equals(SNAPSHOT_META_KEY))) this.stats.snapshotsWritten++;
   }
+}
+
+/** The voter ids of `conf`, sorted, as one comparable string. */
+function voterIds(conf: ConfState): string {
+  return conf.voters
+    .map((v) => v.id)
+    .sort((a, b) => a - b)
+    .join(',');
 }

@@ -7,11 +7,16 @@
  *   0x04 snapshot meta   [0x04][0x02]       -> [v=1 u8][crc32c u32][index u64][term u64]
  *                                               [dataBytes u64][dataCrc32c u32][conf state JSON]
  *   0x04 snapshot data   [0x04][0x03]       -> the state machine's snapshot bytes, as they are
+ *   0x04 bootstrap       [0x04][0x04]       -> [v=1 u8][crc32c u32][conf state JSON]
  *
  * Integers are big-endian, so LevelDB's key order is index order and one range scan reads the
  * log in order. Each value's CRC32C covers every byte after the CRC field; the snapshot data is
  * covered by the CRC and length kept in its meta. The entry value repeats its index so a read
  * can check the value belongs under its key (a paired check, STYLE.md §1.3).
+
+The bootstrap value is the membership the store was first started with (the driver writes it
+before anything else, see bootstrap.ts): the starting point of the log, which the snapshot's and
+conf-change entries' memberships then supersede. Its voter ids never change; its addresses may.
  *
  * Decoding a value that fails its checks throws BrokerError KAFKA_STORAGE_ERROR: the store is
  * corrupt, an environment fault the node must not run on (STYLE.md §4).
@@ -36,6 +41,7 @@ export const RaftKeySpace = {
 export const HARD_STATE_KEY = Buffer.from([RaftKeySpace.STATE, 0x01]);
 export const SNAPSHOT_META_KEY = Buffer.from([RaftKeySpace.STATE, 0x02]);
 export const SNAPSHOT_DATA_KEY = Buffer.from([RaftKeySpace.STATE, 0x03]);
+export const BOOTSTRAP_KEY = Buffer.from([RaftKeySpace.STATE, 0x04]);
 
 /** The range holding every entry key: [0x03, 0x04). */
 export const ENTRY_KEYS_START = Buffer.from([RaftKeySpace.ENTRY]);
@@ -132,8 +138,32 @@ export function decodeSnapshotMeta(value: Buffer): StoredSnapshotMeta {
   const term = readStoredInt(value, HEADER_BYTES + 8, 'snapshot term');
   const dataBytes = readStoredInt(value, HEADER_BYTES + 16, 'snapshot data length');
   const dataCrc = value.readUInt32BE(HEADER_BYTES + 24);
-  const confState = parseConfState(value.subarray(SNAPSHOT_META_FIXED_BYTES));
+  const confState = parseConfState(value.subarray(SNAPSHOT_META_FIXED_BYTES), 'snapshot meta');
   return { meta: { index, term, confState }, dataBytes, dataCrc };
+}
+
+/** The bootstrap membership: at least one voter, no id twice. */
+export function encodeBootstrap(conf: ConfState): Buffer {
+  assert(conf.voters.length >= 1, 'the bootstrap membership has a voter');
+  const ids = [...conf.voters, ...conf.observers].map((m) => m.id);
+  assert(new Set(ids).size === ids.length, 'the bootstrap membership names each node once');
+  const json = Buffer.from(JSON.stringify(conf), 'utf8');
+  const value = Buffer.allocUnsafe(HEADER_BYTES + json.length);
+  json.copy(value, HEADER_BYTES);
+  return seal(value);
+}
+
+/** The paired check of encodeBootstrap(): CRC, JSON shape, a voter, no id twice. */
+export function decodeBootstrap(value: Buffer): ConfState {
+  // The JSON is at least "{}", so a value of the header alone is torn.
+  unseal(value, HEADER_BYTES + 2, 'bootstrap membership');
+  const conf = parseConfState(value.subarray(HEADER_BYTES), 'bootstrap membership');
+  if (conf.voters.length === 0) throw corrupt('the stored bootstrap membership has no voter');
+  const ids = [...conf.voters, ...conf.observers].map((m) => m.id);
+  if (new Set(ids).size !== ids.length) {
+    throw corrupt('the stored bootstrap membership names a node twice');
+  }
+  return conf;
 }
 
 /** Checks snapshot data read back against the length and CRC its meta recorded. */
@@ -175,23 +205,27 @@ function readStoredInt(buf: Buffer, at: number, what: string): number {
   return readInt64(buf, at);
 }
 
-function parseConfState(json: Buffer): ConfState {
+/** A conf state stored as JSON; `what` names the value it was stored in, for the error. */
+function parseConfState(json: Buffer, what: string): ConfState {
   let value: unknown;
   try {
     value = JSON.parse(json.toString('utf8'));
   } catch {
-    throw corrupt('the snapshot meta conf state is not JSON');
+    throw corrupt(`the ${what} conf state is not JSON`);
   }
-  const conf = value as { voters?: unknown; observers?: unknown };
-  return { voters: parseMembers(conf.voters), observers: parseMembers(conf.observers) };
+  const conf = (value ?? {}) as { voters?: unknown; observers?: unknown };
+  return {
+    voters: parseMembers(conf.voters, what),
+    observers: parseMembers(conf.observers, what),
+  };
 }
 
-function parseMembers(value: unknown): Member[] {
-  if (!Array.isArray(value)) throw corrupt('the snapshot meta conf state has no member list');
+function parseMembers(value: unknown, what: string): Member[] {
+  if (!Array.isArray(value)) throw corrupt(`the ${what} conf state has no member list`);
   return value.map((member: unknown) => {
     const { id, address } = (member ?? {}) as { id?: unknown; address?: unknown };
     if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || typeof address !== 'string') {
-      throw corrupt('the snapshot meta conf state has a malformed member');
+      throw corrupt(`the ${what} conf state has a malformed member`);
     }
     return { id, address };
   });

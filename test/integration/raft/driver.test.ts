@@ -2,8 +2,8 @@
  * RaftNode end to end (src/raft/io/driver.ts): three nodes in this process, each with its own
  * temp LevelDB and grpc.Server on 127.0.0.1, a state machine that chains SHA-256 over every
  * applied entry, and short ticks (20 ms). The tests elect a leader, replicate, lose and restart
- * nodes, catch a node up through InstallSnapshot, move leadership, change membership and check
- * the error contract. After each scenario, every node must have applied the same sequence
+ * nodes, catch a node up through InstallSnapshot, move leadership, change membership, restart
+ * with other voters (refused, store untouched) or moved ones, and check the error contract. After each scenario, every node must have applied the same sequence
  * (same chained hash at the same index, same payloads): Raft's State Machine Safety (§5.4.3).
  */
 import { createHash } from 'node:crypto';
@@ -12,6 +12,7 @@ import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerError } from '../../../src/errors/index.js';
 import { brookV1Peer } from '../../../src/proto/index.js';
+import { RaftBootstrapError } from '../../../src/raft/io/bootstrap.js';
 import { RaftNode, type StateMachine } from '../../../src/raft/io/driver.js';
 import { statusFromProto } from '../../../src/raft/io/wire.js';
 import {
@@ -27,6 +28,7 @@ import {
 import {
   eventually,
   freePort,
+  peerServiceOf,
   recordingLogger,
   removeDirs,
   startServer,
@@ -148,7 +150,7 @@ async function openNode(
       ? {}
       : { proposeTimeoutMs: options.proposeTimeoutMs }),
   });
-  const { server } = await startServer([node.service], port);
+  const { server } = await startServer([peerServiceOf(node.peer, logger)], port);
   node.start();
   const started: TestNode = {
     id,
@@ -249,6 +251,14 @@ async function converged(cluster: readonly TestNode[], index?: number): Promise<
     if (n.sm.lastIndex === reference.sm.lastIndex)
       expect(n.sm.hash.equals(reference.sm.hash)).toBe(true);
   }
+}
+
+/** Every key and value in `db`, hex-encoded, in key order. */
+async function dump(db: Db): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for await (const [key, value] of db.iterator())
+    out.push([key.toString('hex'), value.toString('hex')]);
+  return out;
 }
 
 /** Timers alive in this process (the tick timer and proposal timeouts would show up here). */
@@ -426,6 +436,76 @@ describe('RaftNode', () => {
     expect(leader.node.status().confState.observers).toEqual([
       { id: 4, address: observer.address },
     ]);
+  });
+
+  it('refuses a restart with other voter ids without writing, and takes a new address for the same id', async () => {
+    const { cluster, voters } = await startCluster(1);
+    const solo = cluster[0]!;
+    await leaderOf(cluster);
+    await proposeMany(solo, 'm', 10, 5);
+    await converged(cluster);
+    // The first start recorded its voters (logged at info).
+    expect(solo.lines).toContainEqual(
+      expect.objectContaining({ msg: 'recorded the raft bootstrap membership', voters }),
+    );
+    await stopNode(solo);
+
+    // A second voter that was never there: a start that could form another quorum.
+    const db = new ClassicLevel<Buffer, Buffer>(solo.dir, {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    await db.open({ createIfMissing: false, errorIfExists: false });
+    const before = await dump(db);
+    const { logger } = recordingLogger();
+    const refused = await RaftNode.open({
+      id: solo.id,
+      clusterId: 'test-cluster',
+      db,
+      initialVoters: [...voters, { id: 2, address: '127.0.0.1:1' }],
+      stateMachine: new ChainedHashMachine(),
+      logger,
+      onFatal: () => undefined,
+      ...TIMING,
+      snapshotEntries: 10_000,
+      snapshotChunkBytes: 1024,
+      appendBytesMax: 64 * 1024,
+      inflightAppendsMax: 8,
+      uncommittedBytesMax: 4 * 1024 * 1024,
+    }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(RaftBootstrapError);
+    expect((refused as RaftBootstrapError).storedVoterIds).toEqual([1]);
+    expect((refused as RaftBootstrapError).givenVoterIds).toEqual([1, 2]);
+    expect((refused as Error).message).toMatch(
+      /^raft\.voters gives voter ids 1,2, but this node's Raft store was bootstrapped with voter ids 1:/,
+    );
+    expect(await dump(db)).toEqual(before);
+    await db.close();
+
+    // The same id at another address: it starts, leads at the new address, keeps its log.
+    const port = await freePort();
+    const moved = await openNode(solo.id, solo.dir, port, [
+      { id: solo.id, address: `127.0.0.1:${port}` },
+    ]);
+    await leaderOf([moved]);
+    expect(moved.node.status().confState.voters).toEqual([{ id: solo.id, address: moved.address }]);
+    expect(moved.lines).toContainEqual(
+      expect.objectContaining({
+        level: 30,
+        msg: 'raft voter addresses changed since the last start; the new ones are recorded',
+        changes: [{ id: solo.id, stored: solo.address, given: moved.address }],
+      }),
+    );
+    await converged([moved]);
+    expect(moved.sm.payloads).toEqual(solo.sm.payloads);
+    await proposeMany(moved, 'n', 5, 5);
+    // The next start finds the new address recorded: nothing changed, nothing logged.
+    await stopNode(moved);
+    const again = await openNode(moved.id, moved.dir, moved.port, [
+      { id: moved.id, address: moved.address },
+    ]);
+    expect(again.lines.some((l) => l.msg.startsWith('raft voter addresses changed'))).toBe(false);
+    expect(again.lines.some((l) => l.msg === 'recorded the raft bootstrap membership')).toBe(false);
   });
 
   it('stops and reports a failed write instead of carrying on', async () => {

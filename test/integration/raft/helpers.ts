@@ -1,7 +1,7 @@
 /**
  * Fixtures for the Raft I/O integration tests: loopback gRPC servers on port 0 (stopped by the
- * test that started them), pino loggers that record their lines, temp dirs removed afterwards,
- * and a polling `eventually`.
+ * test that started them), the RaftPeer service as the broker builds it, pino loggers that
+ * record their lines, temp dirs removed afterwards, and a polling `eventually`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,6 +10,8 @@ import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { pino, type Logger } from 'pino';
 import { limits } from '../../../src/config/index.js';
+import type { RaftPeerEndpoint } from '../../../src/raft/io/driver.js';
+import { raftPeerService, type RaftPeerService } from '../../../src/server/grpc/raft-peer.js';
 
 export interface LogLine {
   readonly level: number;
@@ -54,6 +56,11 @@ export async function startServer(
     );
   });
   return { server, port: bound, address: `127.0.0.1:${bound}` };
+}
+
+/** The RaftPeer service of `peer` (a node's, or a stand-in), built as the broker builds it. */
+export function peerServiceOf(peer: RaftPeerEndpoint, logger: Logger): RaftPeerService {
+  return raftPeerService(peer, logger);
 }
 
 /** Stops a server at once: open peer streams are long-lived and would hold tryShutdown. */

@@ -1,8 +1,8 @@
 /**
- * RaftLogStore on a real LevelDB (src/raft/io/level-store.ts): what persist() and saveSnapshot()
- * write must come back from load() exactly, truncation and snapshots must leave a contiguous log,
- * every Ready must be one db.batch with the Ready's sync flag, and a corrupt value must be
- * refused. The crash test SIGKILLs a child process that persists Readies in a loop and checks,
+ * RaftLogStore on a real LevelDB (src/raft/io/level-store.ts): what persist(), saveSnapshot()
+ * and saveBootstrap() write must come back from load() exactly, truncation and snapshots must
+ * leave a contiguous log and the bootstrap membership alone, every Ready must be one db.batch
+ * with the Ready's sync flag, and a corrupt value must be refused. The crash test SIGKILLs a child process that persists Readies in a loop and checks,
  * after each kill, that the store holds exactly the state after the last acknowledged write or
  * the one after it: nothing acknowledged is lost and no write is torn.
  */
@@ -15,8 +15,9 @@ import { fileURLToPath } from 'node:url';
 import { ClassicLevel } from 'classic-level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BrokerError } from '../../../src/errors/index.js';
-import { RaftLogStore } from '../../../src/raft/io/level-store.js';
-import { entryKey } from '../../../src/raft/io/store-codec.js';
+import { AssertionError } from '../../../src/util/assert.js';
+import { RaftLogStore, type StoredState } from '../../../src/raft/io/level-store.js';
+import { BOOTSTRAP_KEY, entryKey } from '../../../src/raft/io/store-codec.js';
 import {
   EntryType,
   type Entry,
@@ -63,7 +64,7 @@ async function openDb(dir: string): Promise<Db> {
 /** A store over a fresh or reopened db, loaded. */
 async function openStore(
   dir: string,
-): Promise<{ db: Db; store: RaftLogStore; restored: RestoredState }> {
+): Promise<{ db: Db; store: RaftLogStore; restored: StoredState }> {
   const db = await openDb(dir);
   const store = new RaftLogStore(db);
   const restored = await store.load();
@@ -71,7 +72,7 @@ async function openStore(
 }
 
 /** Closes `db` and loads the store again; `db` of the result is the reopened handle. */
-async function reopen(dir: string, db: Db): Promise<RestoredState & { db: Db }> {
+async function reopen(dir: string, db: Db): Promise<StoredState & { db: Db }> {
   await db.close();
   const reopened = await openStore(dir);
   return { ...reopened.restored, db: reopened.db };
@@ -100,6 +101,13 @@ function ready(fields: Partial<Ready>): Ready {
 }
 
 const CONF = { voters: [{ id: 1, address: 'a:1' }], observers: [{ id: 2, address: 'b:2' }] };
+const BOOTSTRAP = {
+  voters: [
+    { id: 1, address: 'a:1' },
+    { id: 2, address: 'b:2' },
+  ],
+  observers: [],
+};
 
 function snapshot(index: number, term: number): Snapshot {
   return { meta: { index, term, confState: CONF }, data: Buffer.from(`state@${index}`) };
@@ -133,6 +141,7 @@ describe('RaftLogStore', () => {
       hardState: { term: 0, vote: -1, commit: 0 },
       snapshot: null,
       entries: [],
+      bootstrap: null,
     });
   });
 
@@ -230,6 +239,88 @@ describe('RaftLogStore', () => {
     expect(error).toBeInstanceOf(BrokerError);
     expect((error as BrokerError).code).toBe('KAFKA_STORAGE_ERROR');
     expect((error as Error).message).toMatch(/CRC/);
+  });
+
+  it('stores the bootstrap membership in one synced write, before any state, and loads it back', async () => {
+    const dir = await tempDir();
+    const { db, store } = await openStore(dir);
+    const calls = countBatches(db);
+    await store.saveBootstrap(BOOTSTRAP);
+    expect(calls).toEqual([{ sync: true, ops: 1 }]);
+    await store.persist(
+      ready({ hardState: { term: 1, vote: 1, commit: 2 }, entries: entries(1, 3, 1) }),
+    );
+    const restored = await reopen(dir, db);
+    expect(restored.bootstrap).toEqual(BOOTSTRAP);
+    expect(restored.hardState).toEqual({ term: 1, vote: 1, commit: 2 });
+    expect(shape(restored.entries)).toEqual(shape(entries(1, 3, 1)));
+  });
+
+  it('keeps the bootstrap membership through a leader snapshot and a compaction', async () => {
+    const dir = await tempDir();
+    const { db, store } = await openStore(dir);
+    await store.saveBootstrap(BOOTSTRAP);
+    await store.persist(
+      ready({ hardState: { term: 2, vote: 1, commit: 8 }, entries: entries(1, 10, 2) }),
+    );
+    await store.saveSnapshot(snapshot(6, 2));
+    await store.persist(
+      ready({ hardState: { term: 3, vote: 1, commit: 20 }, snapshot: snapshot(20, 3) }),
+    );
+    const restored = await reopen(dir, db);
+    expect(restored.snapshot?.meta.index).toBe(20);
+    // The snapshot's membership is what the core uses; the bootstrap stays as the log's start.
+    expect(restored.bootstrap).toEqual(BOOTSTRAP);
+  });
+
+  it('records new addresses for the same voter ids', async () => {
+    const dir = await tempDir();
+    const { db, store } = await openStore(dir);
+    await store.saveBootstrap(BOOTSTRAP);
+    await store.persist(ready({ hardState: { term: 1, vote: 1, commit: 0 } }));
+    const first = await reopen(dir, db);
+    const moved = { voters: [{ id: 2, address: 'b:20' }, BOOTSTRAP.voters[0]!], observers: [] };
+    const store2 = new RaftLogStore(first.db);
+    await store2.load();
+    await store2.saveBootstrap(moved);
+    const second = await reopen(dir, first.db);
+    expect(second.bootstrap).toEqual(moved);
+    expect(second.hardState.term).toBe(1);
+  });
+
+  it('asserts that the bootstrap voter ids never change and that a bootstrap comes first', async () => {
+    const dir = await tempDir();
+    const { db, store } = await openStore(dir);
+    await store.saveBootstrap(BOOTSTRAP);
+    const other = { voters: [{ id: 1, address: 'a:1' }], observers: [] };
+    await expect(store.saveBootstrap(other)).rejects.toThrow(AssertionError);
+    // A store written without a bootstrap (before the key existed) never gets one afterwards.
+    await db.del(BOOTSTRAP_KEY);
+    await store.persist(
+      ready({ hardState: { term: 1, vote: 1, commit: 0 }, entries: entries(1, 2, 1) }),
+    );
+    const legacy = await reopen(dir, db);
+    expect(legacy.bootstrap).toBeNull();
+    const store2 = new RaftLogStore(legacy.db);
+    await store2.load();
+    await expect(store2.saveBootstrap(BOOTSTRAP)).rejects.toThrow(/stored before any state/);
+  });
+
+  it('refuses a corrupt bootstrap membership with KAFKA_STORAGE_ERROR', async () => {
+    const dir = await tempDir();
+    const { db, store } = await openStore(dir);
+    await store.saveBootstrap(BOOTSTRAP);
+    const value = (await db.get(BOOTSTRAP_KEY))!;
+    value.writeUInt8(value.readUInt8(value.length - 2) ^ 0x01, value.length - 2);
+    await db.put(BOOTSTRAP_KEY, value, { sync: true });
+    await db.close();
+    const error = await new RaftLogStore(await openDb(dir)).load().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(BrokerError);
+    expect((error as BrokerError).code).toBe('KAFKA_STORAGE_ERROR');
+    expect((error as Error).message).toMatch(/bootstrap membership fails its CRC/);
   });
 
   it('asserts against a gap in the Ready entries', async () => {

@@ -8,6 +8,7 @@
  * field carries a sequence number.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { limits } from '../../../src/config/index.js';
 import { brookV1Peer } from '../../../src/proto/index.js';
@@ -18,7 +19,6 @@ import {
   METADATA_TO,
 } from '../../../src/raft/io/grpc-transport.js';
 import { PeerReceiver } from '../../../src/raft/io/peer-receiver.js';
-import { peerService } from '../../../src/raft/io/peer-service.js';
 import { messageToProto } from '../../../src/raft/io/wire.js';
 import { MessageType, type Message, type NodeId } from '../../../src/raft/types.js';
 import { SeededRng } from '../../../src/util/rng.js';
@@ -27,6 +27,7 @@ import {
   WARN,
   eventually,
   freePort,
+  peerServiceOf,
   recordingLogger,
   startServer,
   stopServer,
@@ -51,6 +52,18 @@ afterEach(async () => {
   for (const server of servers.splice(0)) stopServer(server);
 });
 
+/** The RaftPeer service of a bare receiver: Send only; these tests never propose. */
+function receiverService(receiver: PeerReceiver, logger: Logger) {
+  return peerServiceOf(
+    {
+      handleSend: receiver.handleSend,
+      propose: () => Promise.reject(new Error('not used')),
+      statusResponse: () => ({}),
+    },
+    logger,
+  );
+}
+
 /** A receiving node: a RaftPeer server whose receiver records what arrives. */
 async function startPeer(id: NodeId, port = 0, clusterId = CLUSTER): Promise<Peer> {
   const { logger } = recordingLogger();
@@ -61,12 +74,7 @@ async function startPeer(id: NodeId, port = 0, clusterId = CLUSTER): Promise<Pee
     logger,
     onMessages: (m) => received.push(...m),
   });
-  const service = peerService({
-    receiver,
-    logger,
-    propose: () => Promise.reject(new Error('not used')),
-    status: () => ({}),
-  });
+  const service = receiverService(receiver, logger);
   const started = await startServer([service], port);
   servers.push(started.server);
   return {
@@ -179,12 +187,7 @@ describe('GrpcTransport', () => {
       logger,
       onMessages: (m) => slowReceived.push(...m),
     });
-    const slow = peerService({
-      receiver: slowReceiver,
-      logger,
-      propose: () => Promise.reject(new Error('not used')),
-      status: () => ({}),
-    });
+    const slow = receiverService(slowReceiver, logger);
     const implementation = {
       ...slow.implementation,
       Send: (

@@ -1,11 +1,13 @@
 /**
- * The RaftPeer gRPC service (peer.proto) of one node, as a definition and an implementation the
- * node's grpc.Server adds before it binds: Send (peer-receiver.ts), Propose and RaftStatus
- * (answered by the driver through the handlers given here).
+ * The RaftPeer gRPC service (peer.proto) of one node: Send (peers' message streams, handled by
+ * the Raft driver's receiver), Propose and RaftStatus, answered by the node's RaftPeerEndpoint.
+ * The broker adds it to its grpc.Server before binding; the Raft module itself builds no
+ * service, so raft/ never depends on server/ (STYLE.md §2).
  *
- * The definition decodes requests tolerantly and statuses are built by server/error-status.ts,
- * like every other Brook service, so a not-leader Propose carries the same trailers
+ * The definition decodes requests tolerantly and statuses are built by error-status.ts, like
+ * every other Brook service, so a not-leader Propose carries the same trailers
  * (brook-error-code=NOT_CONTROLLER, brook-leader-id, brook-leader-address) the SDK reads.
+ * RaftPeer is internal: not in server reflection, not part of api.md.
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -18,25 +20,17 @@ import {
   type RaftStatusRequest__Output,
   type RaftStatusResponse,
 } from '../../proto/index.js';
-import { unary } from '../../server/error-status.js';
-import { tolerantDefinition } from '../../server/grpc/malformed.js';
-import type { PeerReceiver } from './peer-receiver.js';
+import type { RaftPeerEndpoint } from '../../raft/io/driver.js';
+import { unary } from '../error-status.js';
+import { tolerantDefinition } from './malformed.js';
 
-export interface PeerServiceHandlers {
-  readonly receiver: PeerReceiver;
-  readonly logger: Logger;
-  /** Resolves once the entries are committed and applied here; rejects with a BrokerError. */
-  propose(entries: Uint8Array[]): Promise<{ firstIndex: number; lastIndex: number; term: number }>;
-  status(): RaftStatusResponse;
-}
-
-export interface PeerService {
+export interface RaftPeerService {
   readonly definition: grpc.ServiceDefinition;
   readonly implementation: grpc.UntypedServiceImplementation;
 }
 
-export function peerService(handlers: PeerServiceHandlers): PeerService {
-  const { logger } = handlers;
+/** The service for `peer`; `logger` logs calls that fail unexpectedly. */
+export function raftPeerService(peer: RaftPeerEndpoint, logger: Logger): RaftPeerService {
   const propose = unary<ProposeRequest__Output, ProposeResponse>(
     'RaftPeer.Propose',
     logger,
@@ -49,16 +43,16 @@ export function peerService(handlers: PeerServiceHandlers): PeerService {
           `has ${entries.length} entries, more than ${limits.raftProposeEntriesMax}`,
         );
       }
-      return handlers.propose(entries);
+      return peer.propose(entries);
     },
   );
   const status = unary<RaftStatusRequest__Output, RaftStatusResponse>(
     'RaftPeer.RaftStatus',
     logger,
-    () => Promise.resolve(handlers.status()),
+    () => Promise.resolve(peer.statusResponse()),
   );
   return {
     definition: tolerantDefinition(brookV1Peer().RaftPeer.service),
-    implementation: { Send: handlers.receiver.handleSend, Propose: propose, RaftStatus: status },
+    implementation: { Send: peer.handleSend, Propose: propose, RaftStatus: status },
   };
 }
