@@ -1,25 +1,8 @@
 /**
- * How it works: each seed draws a whole run (timeouts, network and fault rates, snapshot
- * cadence) and simulates 5 voters plus a spare node through partitions, loss, duplication,
- * crashes that lose unsynced writes, membership changes and leader transfers, checking the
- * safety invariants after every event; then it heals everything and requires a proposal to
- * commit on every voter within a bound. One `it` per 50 seeds, so a failure names its seeds
- * and prints a one-line replay command (`npm run sim -- --seed S --nodes 5 --trace`).
+ * How it works: seeds 1..500 of the deterministic simulator with 5 voters and a spare node,
+ * every safety invariant checked after every event and liveness after healing (see
+ * campaign-suite.ts). A failure prints its seed and a one-line replay command.
  */
-import { describe, expect, it } from 'vitest';
-import { campaignChunks, checkChunk, CI_CHUNK_TIMEOUT_MS } from './ci-campaign.js';
+import { describeCampaign } from './campaign-suite.js';
 
-const NODES = 5;
-
-describe('simulation: 5 voters and a spare, seeds 1..500', () => {
-  for (const chunk of campaignChunks()) {
-    it(
-      `seeds ${chunk.seedStart}..${chunk.seedStart + chunk.count - 1} keep every invariant and stay live`,
-      async () => {
-        const { failures, report } = await checkChunk(NODES, chunk);
-        expect(failures, report).toEqual([]);
-      },
-      CI_CHUNK_TIMEOUT_MS,
-    );
-  }
-});
+describeCampaign(5);
