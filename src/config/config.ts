@@ -39,22 +39,30 @@ export interface BrokerConfig {
   readonly entries: ReadonlyMap<string, { value: string; source: ConfigSourceName }>;
 }
 
-/** The Raft module's settings, in ticks where the core counts ticks. */
-export interface RaftSettings {
+/**
+ * How the Raft driver runs, in ticks where the core counts ticks: the raft.* keys other than
+ * raft.voters, exactly as RaftNode takes them.
+ */
+export interface RaftTuning {
+  readonly tickMs: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  /** Serialise the state machine every this many applied entries; the log is compacted one such interval behind. */
+  readonly snapshotEntries: number;
+  readonly snapshotChunkBytes: number;
+  readonly appendBytesMax: number;
+  readonly inflightAppendsMax: number;
+  readonly uncommittedBytesMax: number;
+}
+
+/** The Raft module's settings: the bootstrap voters and the driver's tuning. */
+export interface RaftSettings extends RaftTuning {
   /**
    * The voters at bootstrap, in configured order; never empty: an unset raft.voters becomes
    * this node alone at its advertised address (with port 0 when listening on port 0: the
    * broker fills in the bound port).
    */
   readonly voters: readonly VoterAddress[];
-  readonly tickMs: number;
-  readonly electionTicks: number;
-  readonly heartbeatTicks: number;
-  readonly snapshotEntries: number;
-  readonly snapshotChunkBytes: number;
-  readonly appendBytesMax: number;
-  readonly inflightAppendsMax: number;
-  readonly uncommittedBytesMax: number;
 }
 
 export type ConfigSourceName = 'default' | 'file' | 'env' | 'flag';

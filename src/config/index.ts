@@ -20,6 +20,7 @@ export {
   type FsyncPolicy,
   type LogLevel,
   type RaftSettings,
+  type RaftTuning,
   type TimestampTypeName,
 } from './config.js';
 export { limits } from './limits.js';

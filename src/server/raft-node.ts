@@ -44,7 +44,9 @@ export async function openRaftNode(
 ): Promise<OpenedRaftNode> {
   const digest = new RaftDigest();
   const voters = bootstrapVoters(config, deps.advertised, deps.logger.child(RAFT_COMPONENT));
+  const { voters: _configured, ...tuning } = config.raft;
   const node = await RaftNode.open({
+    ...tuning,
     id: config.nodeId,
     clusterId: deps.clusterId,
     db: deps.db,
@@ -52,14 +54,6 @@ export async function openRaftNode(
     stateMachine: digest,
     logger: deps.logger,
     onFatal: deps.onFatal,
-    tickMs: config.raft.tickMs,
-    electionTicks: config.raft.electionTicks,
-    heartbeatTicks: config.raft.heartbeatTicks,
-    snapshotEntries: config.raft.snapshotEntries,
-    snapshotChunkBytes: config.raft.snapshotChunkBytes,
-    appendBytesMax: config.raft.appendBytesMax,
-    inflightAppendsMax: config.raft.inflightAppendsMax,
-    uncommittedBytesMax: config.raft.uncommittedBytesMax,
   }).catch((error: unknown) => {
     if (!(error instanceof RaftBootstrapError)) throw error;
     throw new DataDirError(`data dir ${config.dataDir}: ${error.message}`, { cause: error });

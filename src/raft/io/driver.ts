@@ -25,7 +25,7 @@
 import { randomInt } from 'node:crypto';
 import type { ClassicLevel } from 'classic-level';
 import type { Logger } from 'pino';
-import { limits } from '../../config/index.js';
+import { limits, type RaftTuning } from '../../config/index.js';
 import { BrokerError, type LeaderHint } from '../../errors/index.js';
 import type { RaftStatusResponse } from '../../proto/index.js';
 import { assert } from '../../util/assert.js';
@@ -67,7 +67,7 @@ export interface StateMachine {
   restore(snapshot: Snapshot): void | Promise<void>;
 }
 
-export interface RaftNodeOptions {
+export interface RaftNodeOptions extends RaftTuning {
   readonly id: NodeId;
   readonly clusterId: string;
   /** The node's one LevelDB; Raft uses key spaces 0x03 and 0x04. Closed by the caller. */
@@ -82,15 +82,6 @@ export interface RaftNodeOptions {
   readonly logger: Logger;
   /** Called once on an environment fault (failed write, failed apply); the node is stopped. */
   onFatal(error: unknown): void;
-  readonly tickMs: number;
-  readonly electionTicks: number;
-  readonly heartbeatTicks: number;
-  /** Serialise the state machine every this many applied entries; the log is compacted one such interval behind. */
-  readonly snapshotEntries: number;
-  readonly snapshotChunkBytes: number;
-  readonly appendBytesMax: number;
-  readonly inflightAppendsMax: number;
-  readonly uncommittedBytesMax: number;
   /** Seed of the core's election jitter and the transport's backoff jitter; default random. */
   readonly seed?: number;
   /** How long propose() waits for its entries to apply; default limits.raftProposeTimeoutMs. */
