@@ -22,6 +22,7 @@
  */
 import { Admin } from '../src/client/index.js';
 import { BrokerProcess, disposeLiveBrokers, killLiveBrokers } from './broker-process.js';
+import { OTHER_CORES_NOTICEABLE, RAW_TIME_MIN_MS, withWatchdog } from './run-bounds.js';
 import {
   dirSize,
   ioDelta,
@@ -61,12 +62,6 @@ const LINGER_MS = 5;
 /** Where in --max-seconds each step must stop: raw before, Brook, raw after (the rest). */
 const RAW_BEFORE_TIME_SHARE = 0.15;
 const BROOK_TIME_SHARE = 0.75;
-/** A raw run is skipped with less than this left. */
-const RAW_TIME_MIN_MS = 5_000;
-/** The watchdog fires this long after --max-seconds. */
-const WATCHDOG_GRACE_MS = 30_000;
-/** Above this many cores of other processes' CPU in a measured phase, the run says so. */
-const OTHER_CORES_NOTICEABLE = 0.2;
 const TOPIC = 'bench';
 
 async function main(): Promise<void> {
@@ -80,13 +75,7 @@ async function main(): Promise<void> {
   const options = parseOptions(argv);
   const startedAtMs = Date.now();
   const limitMs = options.maxSeconds * 1_000;
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench: still running ${WATCHDOG_GRACE_MS} ms past --max-seconds\n`);
-    process.exit(2);
-  }, limitMs + WATCHDOG_GRACE_MS);
-  watchdog.unref();
-  const report = await run(options, startedAtMs, limitMs);
-  clearTimeout(watchdog);
+  const report = await withWatchdog(limitMs, () => run(options, startedAtMs, limitMs));
   const text = options.isJson ? JSON.stringify(report, null, 2) : renderText(report);
   process.stdout.write(`${text}\n`);
 }

@@ -81,11 +81,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       '--raw-state-key',
       'raw LevelDB also puts the partition state key in every write, as the broker does',
       false,
-    )
-    .option('--max-seconds <s>', 'hard time limit of the run', integer(10, 86_400), 300)
-    .option('--json', 'print one JSON object instead of the human-readable block', false)
-    .option('--brook-bin <path>', 'the brook launcher to start', 'bin/brook')
-    .showHelpAfterError();
+    );
+  addRunOptions(program);
   program.parse([...argv], { from: 'user' });
   const opts = program.opts<{
     records: number;
@@ -124,6 +121,15 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     isJson: opts.json,
     brookBin: opts.brookBin,
   };
+}
+
+/** The options every workload takes: its time limit, JSON output, and the launcher to start. */
+export function addRunOptions(program: Command): void {
+  program
+    .option('--max-seconds <s>', 'hard time limit of the run', integer(10, 86_400), 300)
+    .option('--json', 'print one JSON object instead of the human-readable block', false)
+    .option('--brook-bin <path>', 'the brook launcher to start', 'bin/brook')
+    .showHelpAfterError();
 }
 
 /** A commander argument parser for an integer in [min, max]. */

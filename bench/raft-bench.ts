@@ -21,6 +21,7 @@
  */
 import { brokerDefinition } from '../src/config/index.js';
 import { machineFacts, startCpuMeterOf } from './measure.js';
+import { OTHER_CORES_NOTICEABLE, RAW_TIME_MIN_MS, withWatchdog } from './run-bounds.js';
 import { parseRaftOptions, type RaftBenchOptions } from './raft-options.js';
 import { RaftCluster } from './raft-cluster.js';
 import { measureRawGrpc } from './raw-grpc.js';
@@ -49,17 +50,12 @@ import { makeValuePool } from './workloads.js';
 const RAW_LEVELDB_BEFORE_SHARE = 0.1;
 const RAW_GRPC_SHARE = 0.3;
 const CLUSTER_SHARE = 0.9;
-/** A raw run is skipped with less than this left. */
-const RAW_TIME_MIN_MS = 5_000;
-const WATCHDOG_GRACE_MS = 30_000;
 /** Bytes the Raft store adds to each entry's value (store-codec.ts: version, CRC, term, index, type). */
 const RAFT_ENTRY_VALUE_OVERHEAD_BYTES = 22;
 /** Bounds of one raw LevelDB run: entries, and bytes of values. */
 const RAW_ENTRIES_MAX = 500_000;
 const RAW_VALUE_BYTES_MAX = 100_000_000;
 const FAILOVER_ENTRY_BYTES = 100;
-/** Above this many cores of other processes' CPU in a measured phase, the run says so. */
-const OTHER_CORES_NOTICEABLE = 0.2;
 /** The nodes run with the broker's defaults; say which, read from the one config table. */
 const RAFT_DEFAULTS = (
   ['raft.tick.ms', 'raft.election.timeout.ms', 'raft.heartbeat.interval.ms'] as const
@@ -71,13 +67,7 @@ export async function runRaftBench(argv: readonly string[]): Promise<void> {
   const options = parseRaftOptions(argv);
   const startedAtMs = Date.now();
   const limitMs = options.maxSeconds * 1_000;
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`bench: still running ${WATCHDOG_GRACE_MS} ms past --max-seconds\n`);
-    process.exit(2);
-  }, limitMs + WATCHDOG_GRACE_MS);
-  watchdog.unref();
-  const report = await run(options, startedAtMs, limitMs);
-  clearTimeout(watchdog);
+  const report = await withWatchdog(limitMs, () => run(options, startedAtMs, limitMs));
   const text = options.isJson ? JSON.stringify(report, null, 2) : renderRaftText(report);
   process.stdout.write(`${text}\n`);
 }

@@ -4,7 +4,7 @@
  * checked here, so the phases can trust their inputs.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { integer } from './options.js';
+import { addRunOptions, integer } from './options.js';
 
 export interface RaftBenchOptions {
   /** Entry sizes measured, one throughput phase each, in order. */
@@ -34,11 +34,8 @@ export function parseRaftOptions(argv: readonly string[]): RaftBenchOptions {
     .option('--entries-per-proposal <n>', 'entries per Propose call', integer(1, 10_000), 100)
     .option('--inflight <n>', 'Propose calls in flight', integer(1, 1_000), 16)
     .option('--seconds <s>', 'length of each throughput phase', integer(1, 3_600), 10)
-    .option('--failovers <n>', 'leader kills to time', integer(0, 20), 3)
-    .option('--max-seconds <s>', 'hard time limit of the run', integer(10, 86_400), 300)
-    .option('--json', 'print one JSON object instead of the human-readable block', false)
-    .option('--brook-bin <path>', 'the brook launcher to start', 'bin/brook')
-    .showHelpAfterError();
+    .option('--failovers <n>', 'leader kills to time', integer(0, 20), 3);
+  addRunOptions(program);
   program.parse([...argv], { from: 'user' });
   const opts = program.opts<{
     entryBytes: number[];
