@@ -3,6 +3,7 @@
  * than fixing them) makes the seed range cover calm and violent runs, large and one-entry
  * Appends, frequent and rare snapshots, with no list of scenarios to maintain.
  */
+import type { RaftConfig } from '../../src/raft/types.js';
 import { assert } from '../../src/util/assert.js';
 import { SeededRng, type Rng } from '../../src/util/rng.js';
 
@@ -29,14 +30,11 @@ export interface SimOptions {
 
 export const CHAOS_TICKS_DEFAULT = 2000;
 
-export interface SimConfig extends SimOptions {
+/** The core's tuning, drawn per seed. */
+type CoreTuning = Omit<RaftConfig, 'id' | 'initialConf'>;
+
+export interface SimConfig extends SimOptions, CoreTuning {
   readonly tickMs: number;
-  readonly electionTicks: number;
-  readonly heartbeatTicks: number;
-  readonly inflightAppendsMax: number;
-  readonly appendBytesMax: number;
-  readonly snapshotChunkBytes: number;
-  readonly uncommittedBytesMax: number;
   /** Each node's tick period is tickMs * (1 + drift), drift in [-driftMax, driftMax]. */
   readonly driftMax: number;
   /** A Ready that must be synced takes up to this long to become durable. */
