@@ -1,7 +1,8 @@
 /**
  * One partition's log: record batches in LevelDB keyed by base offset, plus its state, leader-
  * epoch cache and time index (keys.ts). Offsets are assigned here, synchronously, so appends
- * made in one tick keep their order; durability comes from the shared GroupCommit.
+ * made in one tick keep their order; a follower's batches (appendReplicated) come stamped by
+ * their leader and are checked, not restamped. Durability comes from the shared GroupCommit.
  *
  * Offsets, all in memory, with logStartOffset <= highWatermark <= durableEndOffset <=
  * logEndOffset:
@@ -12,6 +13,7 @@
  */
 import type { ClassicLevel } from 'classic-level';
 import {
+  BATCH,
   BATCH_HEADER_BYTES,
   RecordBatch,
   TimestampType,
@@ -95,7 +97,16 @@ type HighWatermarkListener = (highWatermark: number) => void;
 
 const MAINTENANCE_BATCHES = limits.logMaintenanceBatchesMax;
 
-/** One append from admission to durability: one object per batch, none per record. */
+/** The settle functions of every batch of an appendReplicated call but the last. */
+function ignoreResult(): void {}
+
+/**
+ * One batch from admission to durability: one object per batch, none per record. A leader's
+ * batch (append) is stamped at admission; a replicated one (appendReplicated) arrives stamped
+ * and is stored as it is. A replicated call's promise is settled by its last batch alone: every
+ * failure is terminal (a failed write poisons the queue, a deletion is for good), so when any
+ * batch of the call fails the last one fails too, and when the last is durable all are.
+ */
 class PendingAppend implements CommitWaiter {
   baseOffset = -1;
   nextOffset = -1;
@@ -105,6 +116,10 @@ class PendingAppend implements CommitWaiter {
     readonly batch: Buffer,
     readonly leaderEpoch: number,
     readonly logAppendTimeMs: number | null,
+    /** True for a batch a leader stamped (appendReplicated): never restamped. */
+    readonly isStamped: boolean,
+    /** The baseOffset the call resolves with: the call's first batch when stamped, else -1. */
+    readonly firstOffset: number,
     readonly resolve: (result: AppendResult) => void,
     readonly reject: (error: Error) => void,
   ) {}
@@ -136,6 +151,13 @@ export class PartitionLog implements StateSource {
   private readonly keys: PartitionKeys;
   private startOffset: number;
   private endOffset: number;
+  /**
+   * The log end offset and the latest leader epoch once every append waiting for room in the
+   * commit queue is admitted; equal to endOffset and epochs.latestEpoch() when none waits. The
+   * calls check against these, so an append checked now still fits when its turn comes.
+   */
+  private queuedEnd: number;
+  private queuedEpoch: number;
   private durableEnd: number;
   private hw: number;
   private bytes: number;
@@ -175,6 +197,8 @@ export class PartitionLog implements StateSource {
     this.bytes = recovered.sizeBytes;
     this.epochs = recovered.epochs;
     this.maxTimestampSoFar = recovered.maxTimestampSoFar;
+    this.queuedEnd = this.endOffset;
+    this.queuedEpoch = this.epochs.latestEpoch();
   }
 
   /** `topicId-partition`, for messages. */
@@ -218,9 +242,10 @@ export class PartitionLog implements StateSource {
     logAppendTimeMs: number | null,
   ): Promise<AppendResult> {
     if (this.isDeleted) return Promise.reject(this.unknownPartition());
-    assert(!this.isTruncating, `${this.name}: append during truncateTo`);
-    // Checked here too, before anything changes: a fenced leader must not append.
-    const latestEpoch = this.epochs.latestEpoch();
+    assert(!this.isTruncating, `${this.name}: append during truncateTo or resetTo`);
+    // Checked here too, before anything changes: a fenced leader must not append. Against the
+    // queue's tail, since appends still waiting for admission come first.
+    const latestEpoch = this.queuedEpoch;
     assert(
       leaderEpoch >= latestEpoch,
       `leader epoch ${leaderEpoch} is older than the latest ${latestEpoch}`,
@@ -233,10 +258,127 @@ export class PartitionLog implements StateSource {
     });
     // Admitted outside the promise executor, so an assertion in it throws instead of becoming
     // a rejection a caller might handle.
-    const pending = new PendingAppend(this, batch, leaderEpoch, logAppendTimeMs, resolve, reject);
+    const pending = new PendingAppend(
+      this,
+      batch,
+      leaderEpoch,
+      logAppendTimeMs,
+      false,
+      -1,
+      resolve,
+      reject,
+    );
+    this.queuedEnd += batch.readInt32BE(BATCH.LAST_OFFSET_DELTA) + 1;
+    this.queuedEpoch = leaderEpoch;
     this.pendingAppends++;
     this.context.commit.admit(pending);
     return appended;
+  }
+
+  /**
+   * Appends batches a leader already stamped (follower replication) and stores their bytes
+   * exactly as received, never restamped. Each batch's baseOffset must equal the log end offset
+   * at its turn: the first one logEndOffset (or, while earlier appends wait for room in the
+   * commit queue, the end they will leave), each next one the previous one's lastOffset + 1.
+   * Leader epochs must not decrease along the batches nor fall below latestEpoch(): a follower
+   * never goes back in epoch without truncating first. `batches` holds 1 to
+   * limits.logReadBatchesMax batches (what one read returns); the log keeps references to them,
+   * so the caller must not change them afterwards.
+   *
+   * Every batch is checked before anything changes; a refused call changes nothing and rejects
+   * with a BrokerError the follower's fetcher reacts to:
+   * - CORRUPT_MESSAGE: a batch fails the read-side check (length, magic, CRC, header fields) or
+   *   carries no leader epoch: the bytes were damaged on the way, so fetch the same offset again.
+   * - RECORD_TOO_LARGE: a batch is above limits.batchBytesMax, which no leader stores.
+   * - OFFSET_OUT_OF_RANGE: the batches do not continue this log (a base offset other than the
+   *   log end, a gap between batches, or a leader epoch going backwards): the log and the
+   *   leader's have diverged or the response is stale, so redo the leader-epoch handshake
+   *   (endOffsetForEpoch on the leader, truncateTo here) and fetch from logEndOffset.
+   * Goes through the commit queue like append (admission, backpressure, one LevelDB write with
+   * the epoch-cache, time-index and state entries) and resolves once the last batch is durable,
+   * with the first batch's baseOffset and the last one's lastOffset. Rejects like append after
+   * deletePartition or a failed write. Asserts no truncateTo or resetTo is running.
+   */
+  appendReplicated(batches: readonly Buffer[]): Promise<AppendResult> {
+    if (this.isDeleted) return Promise.reject(this.unknownPartition());
+    assert(!this.isTruncating, `${this.name}: appendReplicated during truncateTo or resetTo`);
+    assert(batches.length >= 1, `${this.name}: appendReplicated with no batch`);
+    assert(batches.length <= limits.logReadBatchesMax, `${this.name}: too many batches at once`);
+    const refusal = this.checkReplicated(batches);
+    if (refusal !== null) return Promise.reject(refusal);
+    let resolve!: (result: AppendResult) => void;
+    let reject!: (error: Error) => void;
+    const appended = new Promise<AppendResult>((onResolve, onReject) => {
+      resolve = onResolve;
+      reject = onReject;
+    });
+    const firstOffset = RecordBatch.of(batches[0]!).baseOffset;
+    const last = batches.length - 1;
+    const commit = this.context.commit;
+    // One waiter per batch, as in append: each is admitted (and counted against the queue's
+    // bounds) on its own, in order, so a long fetch response cannot overrun the queue.
+    for (let i = 0; i <= last; i++) {
+      const header = RecordBatch.of(batches[i]!);
+      const pending = new PendingAppend(
+        this,
+        batches[i]!,
+        header.leaderEpoch,
+        null,
+        true,
+        firstOffset,
+        i === last ? resolve : ignoreResult,
+        i === last ? reject : ignoreResult,
+      );
+      this.queuedEnd = header.nextOffset;
+      this.queuedEpoch = header.leaderEpoch;
+      this.pendingAppends++;
+      commit.admit(pending);
+    }
+    return appended;
+  }
+
+  /**
+   * Why `batches` cannot be appended as they are, or null. The same integrity check a stored
+   * batch passes on read (checkStored), then the placement rules of appendReplicated.
+   */
+  private checkReplicated(batches: readonly Buffer[]): BrokerError | null {
+    let expectedOffset = this.queuedEnd;
+    let epochFloor = this.queuedEpoch;
+    for (let i = 0; i < batches.length; i++) {
+      const batch = batches[i]!;
+      const check = checkBatchHeader(batch);
+      const where = `${this.name}: replicated batch ${i} of ${batches.length}`;
+      if (!check.ok) {
+        return new BrokerError('CORRUPT_MESSAGE', `${where} is corrupt: ${check.reason}`);
+      }
+      if (batch.length > limits.batchBytesMax) {
+        return new BrokerError(
+          'RECORD_TOO_LARGE',
+          `${where} is ${batch.length} bytes, above the limit of ${limits.batchBytesMax}`,
+        );
+      }
+      const header = RecordBatch.of(batch);
+      const epoch = header.leaderEpoch;
+      if (epoch < 0) {
+        return new BrokerError('CORRUPT_MESSAGE', `${where} has no leader epoch (${epoch})`);
+      }
+      if (header.baseOffset !== expectedOffset) {
+        return new BrokerError(
+          'OFFSET_OUT_OF_RANGE',
+          `${where} starts at ${header.baseOffset}, but the log continues at ${expectedOffset}`,
+        );
+      }
+      if (epoch < epochFloor) {
+        return new BrokerError(
+          'OFFSET_OUT_OF_RANGE',
+          `${where} has leader epoch ${epoch}, older than the ${epochFloor} it must follow at ` +
+            `offset ${expectedOffset}; truncate first`,
+        );
+      }
+      expectedOffset = header.nextOffset;
+      epochFloor = epoch;
+    }
+    return null;
   }
 
   /** @internal Called by GroupCommit, in admission order, when the queue has room. */
@@ -245,16 +387,29 @@ export class PartitionLog implements StateSource {
       this.appendFailed(pending, this.unknownPartition(), false);
       return;
     }
-    assert(!this.isTruncating, `${this.name}: append admitted during truncateTo`);
+    assert(!this.isTruncating, `${this.name}: append admitted during truncateTo or resetTo`);
+    if (!pending.isStamped) {
+      stampBatch(pending.batch, {
+        baseOffset: this.endOffset,
+        leaderEpoch: pending.leaderEpoch,
+        logAppendTimeMs: pending.logAppendTimeMs,
+      });
+    }
+    this.queueAtEnd(pending);
+  }
+
+  /**
+   * Queues the write of a stamped batch at the log end, with the epoch-cache and time-index
+   * entries it implies, and advances logEndOffset and sizeBytes: the part both append paths
+   * share. The batch's baseOffset must be the log end: append stamped it so, appendReplicated
+   * checked it when called (FIFO admission keeps that order).
+   */
+  private queueAtEnd(pending: PendingAppend): void {
     const baseOffset = this.endOffset;
-    stampBatch(pending.batch, {
-      baseOffset,
-      leaderEpoch: pending.leaderEpoch,
-      logAppendTimeMs: pending.logAppendTimeMs,
-    });
     const header = RecordBatch.of(pending.batch);
     // Paired with the read-side check: the key and the header agree before the write.
-    assert(header.baseOffset === baseOffset, `${this.name}: stamped baseOffset`);
+    assert(header.baseOffset === baseOffset, `${this.name}: stamped baseOffset is the log end`);
+    assert(header.leaderEpoch === pending.leaderEpoch, `${this.name}: stamped leader epoch`);
     assert(header.recordCount >= 1, `${this.name}: a stored batch holds a record`);
     assert(header.lastOffsetDelta === header.recordCount - 1, `${this.name}: dense offsets`);
     const commit = this.context.commit;
@@ -281,6 +436,7 @@ export class PartitionLog implements StateSource {
     pending.baseOffset = baseOffset;
     pending.nextOffset = header.nextOffset;
     this.endOffset = pending.nextOffset;
+    assert(this.endOffset <= this.queuedEnd, `${this.name}: admitted end <= queued end`);
     this.bytes += pending.batch.length;
     this.pendingCommits++;
     commit.markDirty(this);
@@ -299,7 +455,7 @@ export class PartitionLog implements StateSource {
     }
     this.commitDone();
     pending.resolve({
-      baseOffset: pending.baseOffset,
+      baseOffset: pending.isStamped ? pending.firstOffset : pending.baseOffset,
       lastOffset: pending.nextOffset - 1,
       logStartOffset: this.startOffset,
     });
@@ -670,6 +826,8 @@ export class PartitionLog implements StateSource {
       this.assertLive();
       assert(this.pendingAppends === 0, `${this.name}: truncateTo with appends pending`);
       if (offset >= this.endOffset) return this.endOffset;
+      // No append waits for admission, so the queue's tail is the log end.
+      assert(this.queuedEnd === this.endOffset, `${this.name}: nothing queued past the end`);
       this.isTruncating = true;
       try {
         const base = await this.baseOfBatchAtOrBefore(offset);
@@ -684,6 +842,8 @@ export class PartitionLog implements StateSource {
           this.startOffset = newEnd;
         }
         const removedEpochs = this.epochs.truncateFromEnd(newEnd);
+        this.queuedEnd = newEnd;
+        this.queuedEpoch = this.epochs.latestEpoch();
         this.scheduleNotify();
         await this.removeTail(newEnd, removedEpochs);
         this.maxTimestampSoFar = await this.lastTimeIndexTimestamp();
@@ -692,6 +852,78 @@ export class PartitionLog implements StateSource {
         this.isTruncating = false;
       }
     });
+  }
+
+  /**
+   * Empties the log and restarts it at `offset`: logStartOffset = logEndOffset = highWatermark
+   * = offset, with no batch, leader-epoch entry or time-index entry left (Kafka's
+   * truncateFullyAndStartAt). The follower's fetcher calls it when its log ends below the
+   * leader's log start (retention or DeleteRecords removed, on the leader, the records it would
+   * fetch next, and the leader answered OFFSET_OUT_OF_RANGE with a higher log start): after
+   * resetTo(leader's log start) it fetches from there, and appendReplicated takes the leader's
+   * batches whatever their epochs. `offset` must be >= logEndOffset (asserted): records at or
+   * after it are cut with truncateTo instead, which also restarts an empty log lower. As with
+   * truncateTo, the caller must have no append pending (asserted) and appends assert until
+   * this resolves.
+   *
+   * Crash-safe: the first write stores the new log start and deletes every epoch entry, and
+   * that write alone is the reset (recovery takes the log end from the start when no batch ends
+   * past it). The old batches and time-index entries then go in steps behind the new start, as
+   * deleteBefore's do; recovery removes what a crash leaves of them.
+   */
+  resetTo(offset: number): Promise<void> {
+    assert(Number.isSafeInteger(offset) && offset >= 0, `${this.name}: resetTo offset >= 0`);
+    assert(this.pendingAppends === 0, `${this.name}: resetTo with appends pending`);
+    return this.exclusive(async () => {
+      this.assertLive();
+      assert(this.pendingAppends === 0, `${this.name}: resetTo with appends pending`);
+      assert(
+        offset >= this.endOffset,
+        `${this.name}: resetTo(${offset}) below the log end ${this.endOffset}; truncate instead`,
+      );
+      assert(this.stateStartOffset === null, `${this.name}: resetTo during a truncation`);
+      this.isTruncating = true;
+      try {
+        this.startOffset = offset;
+        this.endOffset = offset;
+        this.durableEnd = offset;
+        this.hw = offset;
+        this.queuedEnd = offset;
+        // Every entry starts at or after 0, so this empties the cache.
+        const removedEpochs = this.epochs.truncateFromEnd(0);
+        this.queuedEpoch = this.epochs.latestEpoch();
+        this.maxTimestampSoFar = -Infinity;
+        const ops: LogWriteOp[] = [];
+        for (const entry of removedEpochs) {
+          ops.push({ type: 'del', key: this.keys.epoch(entry.epoch) });
+        }
+        const durable = this.commitOps(ops, true);
+        this.scheduleNotify();
+        await durable;
+        await this.removeHead();
+        await this.clearTimeIndex();
+        assert(this.bytes === 0, `${this.name}: no batch is left after resetTo`);
+      } finally {
+        this.isTruncating = false;
+      }
+    });
+  }
+
+  /**
+   * Deletes every time-index entry in steps, for resetTo once no batch is left. Any prefix is
+   * valid: what is left points before the log start, where lookups scan from the start.
+   */
+  private async clearTimeIndex(): Promise<void> {
+    // Each round deletes a full chunk, or is the last.
+    for (;;) {
+      this.assertLive();
+      const entries = await this.entries(this.keys.times, false, MAINTENANCE_BATCHES);
+      if (entries.length === 0) return;
+      const ops: LogWriteOp[] = [];
+      for (const [key] of entries) ops.push({ type: 'del', key });
+      await this.commitOps(ops, false);
+      if (entries.length < MAINTENANCE_BATCHES) return;
+    }
   }
 
   /**
