@@ -9,6 +9,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerConsumeCommand } from './commands/consume.js';
+import { registerDevCommand } from './commands/dev.js';
 import { registerProduceCommand } from './commands/produce.js';
 import { registerTopicsCommand } from './commands/topics.js';
 import { DEFAULT_BOOTSTRAP, bootstrapOf } from './commands/common.js';
@@ -43,6 +44,7 @@ Client commands connect to --bootstrap host:port, else $BROOK_BOOTSTRAP, else ${
 
 Examples:
   brook server --quickstart
+  brook dev --nodes 3                     # a local 3-node cluster, until Ctrl-C
   brook topics create orders --partitions 3
   echo 'hello' | brook produce orders
   brook consume orders --from-beginning --max-messages 1
@@ -52,6 +54,7 @@ Examples:
   registerProduceCommand(program, io);
   registerConsumeCommand(program, io);
   registerClusterCommand(program, io);
+  registerDevCommand(program, io);
   return program;
 }
 
