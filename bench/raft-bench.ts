@@ -45,6 +45,7 @@ import {
   type ThroughputResult,
 } from './raft-workload.js';
 import { makeValuePool } from './workloads.js';
+import { encodePaddedEmptyEntry } from '../src/metadata/index.js';
 
 /** Where in --max-seconds each step must stop. */
 const RAW_LEVELDB_BEFORE_SHARE = 0.1;
@@ -84,7 +85,13 @@ async function run(
   limitMs: number,
 ): Promise<RaftBenchReport> {
   const notes: string[] = [];
-  const pools = new Map(options.entryBytes.map((b) => [b, makeValuePool(b)]));
+  // Propose takes only empty metadata entries; padding makes them the size under test.
+  const pools = new Map(
+    options.entryBytes.map((b) => [
+      b,
+      makeValuePool(b).map((_, i) => encodePaddedEmptyEntry(b, String(i % 10))),
+    ]),
+  );
   const runs = new Map<number, SizeRuns>(
     options.entryBytes.map((b) => [b, { rawLevelDb: [], rawGrpc: null, raft: null }]),
   );
@@ -121,7 +128,8 @@ async function run(
         clusterDeadlineMs,
       );
     }
-    const entry = pools.get(FAILOVER_ENTRY_BYTES)?.[0] ?? Buffer.alloc(FAILOVER_ENTRY_BYTES, 1);
+    const entry =
+      pools.get(FAILOVER_ENTRY_BYTES)?.[0] ?? encodePaddedEmptyEntry(FAILOVER_ENTRY_BYTES);
     for (let i = 0; i < options.failovers && Date.now() < clusterDeadlineMs; i++) {
       const result = await measureFailover(cluster, entry, clusterDeadlineMs);
       process.stderr.write(

@@ -621,6 +621,9 @@ export class Consumer {
         minBytes: Math.min(this.fetchMinBytes, maxBytes),
         maxBytes,
         format: 'BATCHES' as const,
+        // This consumer routes to leaders itself: a moved leader must surface as
+        // NOT_LEADER_OR_FOLLOWER (refresh metadata), not hide behind a forwarding hop.
+        noForward: true,
       };
       const response = await callUnary<FetchResponse__Output>(
         address,

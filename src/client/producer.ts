@@ -599,6 +599,8 @@ export class Producer {
         const request: ProduceRequest = {
           topic,
           acks: ACKS[this.acks],
+          // Routed to the leader already: a moved leader must come back as NOT_LEADER_OR_FOLLOWER.
+          noForward: true,
           timeoutMs: this.requestTimeoutMs,
           batches: encoded.map(({ batch, bytes }) => ({
             partition: batch.partition,
@@ -827,6 +829,8 @@ export class Producer {
     const request: ProduceRequest = {
       topic: record.topic,
       acks: ACKS[this.acks],
+      // Routed to the leader already: a moved leader must come back as NOT_LEADER_OR_FOLLOWER.
+      noForward: true,
       timeoutMs: this.requestTimeoutMs,
       records: [toWireRecord(record)],
     };

@@ -34,6 +34,8 @@ export interface BrokerConfig {
   readonly messageTimestampType: TimestampTypeName;
   readonly minInsyncReplicas: number;
   readonly shutdownTimeoutMs: number;
+  readonly uncleanLeaderElection: boolean;
+  readonly replication: ReplicationSettings;
   readonly raft: RaftSettings;
   /** Every key with its effective text value and where it came from (for DescribeConfigs). */
   readonly entries: ReadonlyMap<string, { value: string; source: ConfigSourceName }>;
@@ -53,6 +55,18 @@ export interface RaftTuning {
   readonly appendBytesMax: number;
   readonly inflightAppendsMax: number;
   readonly uncommittedBytesMax: number;
+}
+
+/** Broker sessions with the controller, and partition replication. */
+export interface ReplicationSettings {
+  readonly heartbeatIntervalMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly lagTimeMaxMs: number;
+  readonly fetchWaitMaxMs: number;
+  /** Per partition and fetch request. */
+  readonly fetchMaxBytes: number;
+  /** 0: no preferred-leader rebalancing. */
+  readonly leaderImbalanceCheckIntervalMs: number;
 }
 
 /** The Raft module's settings: the bootstrap voters and the driver's tuning. */
@@ -208,8 +222,38 @@ function toBrokerConfig(
     messageTimestampType: value('log.message.timestamp.type') as TimestampTypeName,
     minInsyncReplicas: value('min.insync.replicas') as number,
     shutdownTimeoutMs: value('shutdown.timeout.ms') as number,
+    uncleanLeaderElection: value('unclean.leader.election.enable') as boolean,
+    replication: replicationSettings(value),
     raft: raftSettings(value, value('node.id') as number, advertised),
     entries,
+  };
+}
+
+/** Checks the relations between broker session and replica timing keys. */
+function replicationSettings(
+  value: (name: string) => string | number | boolean,
+): ReplicationSettings {
+  const heartbeatIntervalMs = value('broker.heartbeat.interval.ms') as number;
+  const sessionTimeoutMs = value('broker.session.timeout.ms') as number;
+  const lagTimeMaxMs = value('replica.lag.time.max.ms') as number;
+  const fetchWaitMaxMs = value('replica.fetch.wait.max.ms') as number;
+  if (sessionTimeoutMs <= heartbeatIntervalMs) {
+    throw new ConfigError(
+      `broker.session.timeout.ms (${sessionTimeoutMs}) must be above broker.heartbeat.interval.ms (${heartbeatIntervalMs}), or every broker would be fenced between heartbeats`,
+    );
+  }
+  if (fetchWaitMaxMs >= lagTimeMaxMs) {
+    throw new ConfigError(
+      `replica.fetch.wait.max.ms (${fetchWaitMaxMs}) must be below replica.lag.time.max.ms (${lagTimeMaxMs}), or an idle follower would drop out of the ISR`,
+    );
+  }
+  return {
+    heartbeatIntervalMs,
+    sessionTimeoutMs,
+    lagTimeMaxMs,
+    fetchWaitMaxMs,
+    fetchMaxBytes: value('replica.fetch.max.bytes') as number,
+    leaderImbalanceCheckIntervalMs: value('leader.imbalance.check.interval.ms') as number,
   };
 }
 
@@ -260,11 +304,6 @@ function votersOf(text: string, nodeId: number, advertised: string): VoterAddres
   // Each source was checked when it was set; this is the effective value, already valid.
   if (!parsed.ok) throw new ConfigError(`raft.voters: ${parsed.error}`);
   if (parsed.voters.length === 0) return [{ id: nodeId, address: advertised }];
-  if (!parsed.voters.some((v) => v.id === nodeId)) {
-    throw new ConfigError(
-      `raft.voters does not name this node (node.id=${nodeId}): a node outside the voters would be an observer, and observers arrive in the next release; add ${nodeId}@host:port to raft.voters or set node.id to one of ${parsed.voters.map((v) => v.id).join(', ')}`,
-    );
-  }
   return parsed.voters;
 }
 

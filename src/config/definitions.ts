@@ -146,10 +146,52 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     doc: 'On SIGTERM, how long in-flight requests may take before the node exits anyway.',
   },
   {
+    name: 'unclean.leader.election.enable',
+    type: { kind: 'bool' },
+    defaultValue: 'false',
+    doc: 'Default unclean.leader.election.enable of topics: let a replica outside the ISR become leader when no ISR member is alive. Keeps the partition available but can lose acknowledged records.',
+  },
+  {
+    name: 'broker.heartbeat.interval.ms',
+    type: int(10, 60_000),
+    defaultValue: '500',
+    doc: 'How often a broker heartbeats the active controller.',
+  },
+  {
+    name: 'broker.session.timeout.ms',
+    type: int(50, 600_000),
+    defaultValue: '3000',
+    doc: 'A broker that has not heartbeated the controller for this long is fenced: its partitions elect other leaders. Above broker.heartbeat.interval.ms.',
+  },
+  {
+    name: 'replica.lag.time.max.ms',
+    type: int(50, 600_000),
+    defaultValue: '10000',
+    doc: "A follower that has not caught up with its leader's log end for this long leaves the ISR; it rejoins once caught up.",
+  },
+  {
+    name: 'replica.fetch.wait.max.ms',
+    type: int(1, 60_000),
+    defaultValue: '500',
+    doc: "Longest a follower's fetch waits at the leader for new records. Below replica.lag.time.max.ms.",
+  },
+  {
+    name: 'replica.fetch.max.bytes',
+    type: int(1024, 64 * 1024 * 1024),
+    defaultValue: '1048576',
+    doc: 'Bytes a follower fetches per partition and request (at least one batch, however large).',
+  },
+  {
+    name: 'leader.imbalance.check.interval.ms',
+    type: int(0, 86_400_000),
+    defaultValue: '10000',
+    doc: 'How often the controller moves partition leadership back to preferred replicas (the first replica) that are in sync. 0: never.',
+  },
+  {
     name: 'raft.voters',
     type: { kind: 'voters' },
     defaultValue: '',
-    doc: "The Raft quorum's voters as id@host:port,... (Kafka's controller.quorum.voters); must name this node. Empty: this node alone, at its advertised address. The membership the quorum starts from; a snapshot or membership change in the Raft log wins over it.",
+    doc: "The Raft quorum's voters as id@host:port,... (Kafka's controller.quorum.voters). A node not named is a broker that follows the metadata as a Raft observer. Empty: this node alone, at its advertised address. The membership the quorum starts from; a snapshot or membership change in the Raft log wins over it.",
   },
   {
     name: 'raft.tick.ms',
@@ -249,6 +291,13 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
     defaultValue: null,
     brokerDefault: 'min.insync.replicas',
     doc: 'acks=all produces fail with NOT_ENOUGH_REPLICAS while fewer replicas are in sync.',
+  },
+  {
+    name: 'unclean.leader.election.enable',
+    type: { kind: 'bool' },
+    defaultValue: null,
+    brokerDefault: 'unclean.leader.election.enable',
+    doc: 'Let a replica outside the ISR lead when no ISR member is alive: available, but acknowledged records can be lost.',
   },
 ];
 

@@ -20,6 +20,7 @@ export {
   type FsyncPolicy,
   type LogLevel,
   type RaftSettings,
+  type ReplicationSettings,
   type RaftTuning,
   type TimestampTypeName,
 } from './config.js';

@@ -79,6 +79,14 @@ export const limits = {
   raftProposeEntriesMax: 10_000,
   /** How long a proposal waits to be committed and applied before REQUEST_TIMED_OUT. */
   raftProposeTimeoutMs: 30_000,
+  /** Deadline of a node-to-node call (beyond a fetch's own long-poll wait). */
+  peerCallTimeoutMs: 5_000,
+  /** How long a node keeps retrying an admin call it forwards to the controller. */
+  controllerForwardTimeoutMs: 15_000,
+  /** How long a forwarding node waits to apply the metadata change it forwarded. */
+  metadataCatchUpTimeoutMs: 5_000,
+  /** Partitions in one replica Fetch or OffsetsForLeaderEpoch request. */
+  replicaFetchPartitionsMax: 10_000,
   /**
    * Committed entries handed to the state machine in one call; the driver yields to the event
    * loop between such slices, so a node catching up on a long log keeps serving its sockets.

@@ -145,17 +145,65 @@ export const ERRORS = {
     status: S.UNAVAILABLE,
     message: 'the broker could not read or write its storage',
   },
+  // Retriable once the sender has refreshed its metadata: another leader epoch began, and the
+  // sender may still lead the new one (or learn who does).
+  FENCED_LEADER_EPOCH: {
+    code: 74,
+    retriable: true,
+    status: S.ABORTED,
+    message: 'the leader epoch in the request is older than the current one',
+  },
+  // Retriable: the receiver (a partition leader) has not yet seen the newer leader epoch the
+  // sender names; it will once its metadata catches up.
+  UNKNOWN_LEADER_EPOCH: {
+    code: 75,
+    retriable: true,
+    status: S.UNAVAILABLE,
+    message: 'the leader epoch in the request is newer than the one this broker knows',
+  },
   UNSUPPORTED_COMPRESSION_TYPE: {
     code: 76,
     retriable: false,
     status: S.INVALID_ARGUMENT,
     message: 'the compression codec is not supported',
   },
+  // Not retriable: the registration the broker holds was superseded; it must register again
+  // (and get a new broker epoch) rather than repeat the call.
+  STALE_BROKER_EPOCH: {
+    code: 77,
+    retriable: false,
+    status: S.FAILED_PRECONDITION,
+    message: 'the broker epoch is not the epoch of its current registration; register again',
+  },
   INVALID_RECORD: {
     code: 87,
     retriable: false,
     status: S.INVALID_ARGUMENT,
     message: 'a record in the batch is not valid',
+  },
+  // Not retriable: the node's data dir belongs to another cluster; an operator must fix it.
+  INCONSISTENT_CLUSTER_ID: {
+    code: 104,
+    retriable: false,
+    status: S.FAILED_PRECONDITION,
+    message: 'the node belongs to another cluster (its data dir has another cluster id)',
+  },
+  // Retriable (ABORTED, gRPC's code for a failed optimistic-concurrency check): the leader
+  // proposed an ISR change to a member that is not registered, unfenced and out of controlled
+  // shutdown; it proposes again once the replica is eligible, or without it.
+  INELIGIBLE_REPLICA: {
+    code: 107,
+    retriable: true,
+    status: S.ABORTED,
+    message: 'a replica added to the ISR is not eligible (fenced, shutting down or unknown)',
+  },
+  // Retriable (ABORTED): the ISR change was computed from an older partition epoch; the leader
+  // waits for the newer partition state in the metadata and proposes again from it.
+  INVALID_UPDATE_VERSION: {
+    code: 108,
+    retriable: true,
+    status: S.ABORTED,
+    message: 'the partition epoch in the request is not the current one',
   },
 } as const satisfies Record<string, ErrorInfo>;
 

@@ -9,6 +9,8 @@ import type { MetadataRecord } from './records.js';
 export interface BrokerImage {
   readonly brokerId: number;
   readonly incarnationId: string;
+  /** The epoch of its current registration (RegisterBrokerRecord.brokerEpoch). */
+  readonly brokerEpoch: number;
   readonly host: string;
   readonly port: number;
   readonly rack: string;
@@ -40,7 +42,7 @@ export class MetadataImage {
     readonly brokers: ReadonlyMap<number, BrokerImage>,
     readonly topicsByName: ReadonlyMap<string, TopicImage>,
     readonly topicsById: ReadonlyMap<string, TopicImage>,
-    /** Offset of the last metadata record applied; -1 for none. */
+    /** Raft index of the last metadata entry applied; -1 for none. */
     readonly offset: number,
   ) {}
 
@@ -55,6 +57,13 @@ export class MetadataImage {
 
 /** What changed between two images: brokers act on this (create or drop partition logs). */
 export interface MetadataChanges {
+  /**
+   * True when the image was replaced wholesale (a snapshot was installed): the lists below are
+   * empty and a listener must reconcile everything against the new image.
+   */
+  readonly isReload: boolean;
+  /** Brokers registered, fenced or unfenced. */
+  readonly changedBrokers: readonly number[];
   readonly createdTopics: readonly TopicImage[];
   readonly deletedTopics: readonly TopicImage[];
   /** Partitions whose record changed (new, or leader/ISR/replicas changed), by topic id. */
@@ -69,6 +78,7 @@ export interface MetadataChanges {
 export class MetadataDelta {
   private readonly brokers: Map<number, BrokerImage>;
   private readonly topics = new Map<string, MutableTopic | null>();
+  private readonly changedBrokers = new Set<number>();
   private offset: number;
 
   constructor(private readonly base: MetadataImage) {
@@ -76,19 +86,40 @@ export class MetadataDelta {
     this.offset = base.offset;
   }
 
-  replay(record: MetadataRecord, offset: number): void {
+  /** Marks the Raft index of the entry being applied (its records, or none for a no-op). */
+  advanceTo(offset: number): void {
+    assert(offset >= this.offset, `metadata offset ${offset} after ${this.offset}`);
     this.offset = offset;
+  }
+
+  replay(record: MetadataRecord): void {
     switch (record.type) {
       case 'RegisterBrokerRecord':
         this.brokers.set(record.brokerId, {
           brokerId: record.brokerId,
           incarnationId: record.incarnationId,
+          brokerEpoch: record.brokerEpoch,
           host: record.host,
           port: record.port,
           rack: record.rack,
-          fenced: record.fenced,
+          fenced: true,
         });
+        this.changedBrokers.add(record.brokerId);
         return;
+      case 'FenceBrokerRecord':
+      case 'UnfenceBrokerRecord': {
+        const broker = this.brokers.get(record.brokerId);
+        assert(broker !== undefined, `${record.type} for unknown broker ${record.brokerId}`);
+        // A record for an older registration changes nothing: the controller decided it before
+        // the broker registered again.
+        if (broker.brokerEpoch !== record.brokerEpoch) return;
+        this.brokers.set(record.brokerId, {
+          ...broker,
+          fenced: record.type === 'FenceBrokerRecord',
+        });
+        this.changedBrokers.add(record.brokerId);
+        return;
+      }
       case 'TopicRecord':
         this.topics.set(record.topicId, {
           name: record.name,
@@ -103,6 +134,22 @@ export class MetadataDelta {
         const topic = this.mutableTopic(record.topicId);
         const { topicId: _topicId, type: _type, version: _version, ...partition } = record;
         topic.partitions[record.partition] = partition;
+        topic.changed.add(record.partition);
+        return;
+      }
+      case 'PartitionChangeRecord': {
+        const topic = this.mutableTopic(record.topicId);
+        const before = topic.partitions[record.partition];
+        assert(before !== undefined, `change of unknown partition ${record.partition}`);
+        const leaderChanged = record.leader !== null;
+        topic.partitions[record.partition] = {
+          partition: before.partition,
+          replicas: record.replicas ?? before.replicas,
+          isr: record.isr ?? before.isr,
+          leader: record.leader ?? before.leader,
+          leaderEpoch: leaderChanged ? before.leaderEpoch + 1 : before.leaderEpoch,
+          partitionEpoch: before.partitionEpoch + 1,
+        };
         topic.changed.add(record.partition);
         return;
       }
@@ -155,7 +202,15 @@ export class MetadataDelta {
       if (topic.configsChanged === true) changedConfigs.push(image.name);
     }
     const image = new MetadataImage(new Map(this.brokers), byName, byId, this.offset);
-    return { image, changes: { createdTopics, deletedTopics, changedPartitions, changedConfigs } };
+    const changes: MetadataChanges = {
+      isReload: false,
+      changedBrokers: [...this.changedBrokers],
+      createdTopics,
+      deletedTopics,
+      changedPartitions,
+      changedConfigs,
+    };
+    return { image, changes };
   }
 
   private mutableTopic(topicId: string): MutableTopic {
@@ -195,4 +250,49 @@ interface MutableTopic {
   changed: Set<number>;
   created: boolean;
   configsChanged?: boolean;
+}
+
+/**
+ * The records that rebuild `image` when replayed onto the empty image: what a metadata snapshot
+ * holds. Every fact of the image is in them (fenced state as an UnfenceBrokerRecord after the
+ * registration; partitions with their epochs as full PartitionRecords).
+ */
+export function imageToRecords(image: MetadataImage): MetadataRecord[] {
+  const records: MetadataRecord[] = [];
+  // Canonical order (by id), so two nodes with the same image write the same bytes: a map's
+  // insertion order depends on how entries were batched into deltas.
+  const brokers = [...image.brokers.values()].sort((a, b) => a.brokerId - b.brokerId);
+  const topics = [...image.topicsById.values()].sort((a, b) =>
+    a.topicId < b.topicId ? -1 : a.topicId > b.topicId ? 1 : 0,
+  );
+  for (const broker of brokers) {
+    const { fenced, ...registration } = broker;
+    records.push({ type: 'RegisterBrokerRecord', version: 1, ...registration });
+    if (!fenced) {
+      records.push({
+        type: 'UnfenceBrokerRecord',
+        version: 1,
+        brokerId: broker.brokerId,
+        brokerEpoch: broker.brokerEpoch,
+      });
+    }
+  }
+  for (const topic of topics) {
+    records.push({ type: 'TopicRecord', version: 1, name: topic.name, topicId: topic.topicId });
+    const configs = [...topic.configs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [name, value] of configs) {
+      records.push({
+        type: 'ConfigRecord',
+        version: 1,
+        resourceType: 'topic',
+        resourceName: topic.name,
+        name,
+        value,
+      });
+    }
+    for (const partition of topic.partitions) {
+      records.push({ type: 'PartitionRecord', version: 1, topicId: topic.topicId, ...partition });
+    }
+  }
+  return records;
 }

@@ -1,23 +1,34 @@
 /**
- * Cluster metadata: typed records, the immutable image they build, the pure controller
- * handlers, and the controller loop. Brokers read the image and react to its changes; they
- * never read controller internals (STYLE.md §1.2).
+ * Cluster metadata: typed records, the immutable image they build, the state machine Raft
+ * replicates, the pure controller handlers and the controller loop. Brokers read the image and
+ * react to its changes; they never read controller internals (STYLE.md §1.2).
  */
-export type { MetadataRecord } from './records.js';
+export {
+  checkMetadataRecord,
+  decodeMetadataEntry,
+  encodeMetadataEntry,
+  encodePaddedEmptyEntry,
+  type MetadataRecord,
+} from './records.js';
 export {
   MetadataImage,
   MetadataDelta,
+  imageToRecords,
   type BrokerImage,
   type MetadataChanges,
   type PartitionImage,
   type TopicImage,
 } from './image.js';
-export { LevelMetadataLog, type MetadataLog } from './metadata-log.js';
+export { MetadataState, type ImageListener } from './metadata-state.js';
+export type { MetadataService } from './metadata-service.js';
 export {
-  LocalController,
-  type ImageListener,
-  type MetadataService,
-} from './controller/controller.js';
+  QuorumController,
+  type AlterPartitionInput,
+  type ControllerRaft,
+  type HeartbeatInput,
+  type QuorumControllerOptions,
+  type RegisterBrokerInput,
+} from './controller/quorum-controller.js';
 export {
   checkTopicName,
   type CreateTopicInput,

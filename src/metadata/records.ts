@@ -1,23 +1,57 @@
 /**
  * Metadata records: the only thing that flows from the controller to brokers (KRaft-style).
- * Applying the committed records in order yields the metadata image. Each record carries a
- * version so a later release can read what an earlier one wrote. This module is pure.
+ * The active controller proposes them through Raft; every node applies the committed ones in
+ * order and so builds the same metadata image. One controller operation is one Raft entry
+ * holding its records, so an operation applies whole or not at all.
+ *
+ * Records are JSON with a version each: the metadata log is control plane and low volume, and a
+ * person reading a dump can follow it. Pure: no I/O.
  */
 
 export type MetadataRecord =
-  RegisterBrokerRecord | TopicRecord | PartitionRecord | ConfigRecord | RemoveTopicRecord;
+  | RegisterBrokerRecord
+  | FenceBrokerRecord
+  | UnfenceBrokerRecord
+  | TopicRecord
+  | PartitionRecord
+  | PartitionChangeRecord
+  | ConfigRecord
+  | RemoveTopicRecord;
 
-/** A broker announces its endpoint; a later registration of the same id replaces it. */
+/**
+ * A broker process registered. A registration of a known id replaces the earlier one; the
+ * broker starts fenced and is unfenced once it has caught up with the metadata log.
+ */
 export interface RegisterBrokerRecord {
   readonly type: 'RegisterBrokerRecord';
   readonly version: 1;
   readonly brokerId: number;
   /** Random per process start: tells a restarted broker from a stale registration. */
   readonly incarnationId: string;
+  /**
+   * Unique per registration and increasing: the metadata offset the registration was decided
+   * at, plus one. A heartbeat carrying another epoch is from a stale incarnation.
+   */
+  readonly brokerEpoch: number;
   readonly host: string;
   readonly port: number;
   readonly rack: string;
-  readonly fenced: boolean;
+}
+
+/** The broker's session expired, or it shut down: it leads nothing and serves no fetchers. */
+export interface FenceBrokerRecord {
+  readonly type: 'FenceBrokerRecord';
+  readonly version: 1;
+  readonly brokerId: number;
+  readonly brokerEpoch: number;
+}
+
+/** The broker heartbeats and has caught up with the metadata: it may lead and join ISRs. */
+export interface UnfenceBrokerRecord {
+  readonly type: 'UnfenceBrokerRecord';
+  readonly version: 1;
+  readonly brokerId: number;
+  readonly brokerEpoch: number;
 }
 
 export interface TopicRecord {
@@ -28,7 +62,7 @@ export interface TopicRecord {
   readonly topicId: string;
 }
 
-/** Full state of one partition; a later record for the same partition replaces it. */
+/** Full state of one new partition. Later changes are PartitionChangeRecords. */
 export interface PartitionRecord {
   readonly type: 'PartitionRecord';
   readonly version: 1;
@@ -41,8 +75,24 @@ export interface PartitionRecord {
   readonly leader: number;
   /** Bumped on every leader change; stamped on every batch the leader appends. */
   readonly leaderEpoch: number;
-  /** Bumped on every change of the partition's record. */
+  /** Bumped on every change of the partition (leader, ISR or replicas). */
   readonly partitionEpoch: number;
+}
+
+/**
+ * A change to one partition; only the fields that change are set (null: unchanged). Replay
+ * bumps partitionEpoch always and leaderEpoch when `leader` is set, so the epochs are derived
+ * the same way on every node rather than trusted from the record.
+ */
+export interface PartitionChangeRecord {
+  readonly type: 'PartitionChangeRecord';
+  readonly version: 1;
+  readonly topicId: string;
+  readonly partition: number;
+  readonly isr: readonly number[] | null;
+  /** The new leader (-1: none); null leaves the leader and its epoch as they are. */
+  readonly leader: number | null;
+  readonly replicas: readonly number[] | null;
 }
 
 /** Sets (value) or removes (null) one config entry of a topic. */
@@ -63,24 +113,64 @@ export interface RemoveTopicRecord {
 
 const TYPES = new Set<MetadataRecord['type']>([
   'RegisterBrokerRecord',
+  'FenceBrokerRecord',
+  'UnfenceBrokerRecord',
   'TopicRecord',
   'PartitionRecord',
+  'PartitionChangeRecord',
   'ConfigRecord',
   'RemoveTopicRecord',
 ]);
 
-/** Records are stored as UTF-8 JSON; the metadata log is control plane, not a hot path. */
-export function encodeMetadataRecord(record: MetadataRecord): Buffer {
-  return Buffer.from(JSON.stringify(record), 'utf8');
+/** Version of the Raft entry envelope `{ v, records }`. */
+const ENTRY_VERSION = 1;
+
+/** One controller operation's records as the data of one Raft entry. */
+export function encodeMetadataEntry(records: readonly MetadataRecord[]): Buffer {
+  return Buffer.from(JSON.stringify({ v: ENTRY_VERSION, records }), 'utf8');
 }
 
-export function decodeMetadataRecord(bytes: Buffer): MetadataRecord {
-  const parsed = JSON.parse(bytes.toString('utf8')) as { type?: unknown; version?: unknown };
-  if (!TYPES.has(parsed.type as MetadataRecord['type']) || parsed.version !== 1) {
+/**
+ * The records of one Raft entry. Throws on an entry this release cannot read: a newer Brook
+ * wrote it, and applying part of it would diverge from the nodes that can.
+ */
+export function decodeMetadataEntry(data: Uint8Array): MetadataRecord[] {
+  const text = Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  const parsed = JSON.parse(text) as { v?: unknown; records?: unknown };
+  if (parsed.v !== ENTRY_VERSION || !Array.isArray(parsed.records)) {
     throw new Error(
-      `unknown metadata record ${String(parsed.type)} v${String(parsed.version)}: ` +
-        'this data dir was written by a newer Brook',
+      `unknown metadata entry version ${String(parsed.v)}: this log was written by a newer Brook`,
     );
   }
-  return parsed as MetadataRecord;
+  return parsed.records.map(checkMetadataRecord);
+}
+
+/** `value` as a record; throws on a type or version this release does not know. */
+export function checkMetadataRecord(value: unknown): MetadataRecord {
+  const record = value as { type?: unknown; version?: unknown };
+  if (!TYPES.has(record.type as MetadataRecord['type']) || record.version !== 1) {
+    throw new Error(
+      `unknown metadata record ${String(record.type)} v${String(record.version)}: ` +
+        'this log was written by a newer Brook',
+    );
+  }
+  return value as MetadataRecord;
+}
+
+/**
+ * A metadata entry without records, padded with a `pad` field to `entryBytes` bytes (or the
+ * smallest such entry, when entryBytes is below it): what RaftPeer.Propose accepts, for tests
+ * and the Raft benchmark to exercise the quorum with entries of a given size.
+ */
+export function encodePaddedEmptyEntry(entryBytes: number, fill = 'x'): Buffer {
+  const bare = JSON.stringify({ v: ENTRY_VERSION, records: [], pad: '' });
+  const padBytes = Math.max(0, entryBytes - Buffer.byteLength(bare));
+  return Buffer.from(
+    JSON.stringify({
+      v: ENTRY_VERSION,
+      records: [],
+      pad: fill.repeat(padBytes).slice(0, padBytes),
+    }),
+    'utf8',
+  );
 }

@@ -63,6 +63,13 @@ interface SnapshotReceive {
   received: number;
 }
 
+/**
+ * The `index` of an APPEND_RESPONSE rejection that means "I no longer hold entries I
+ * acknowledged" (hintIndex: my last index). A real rejection names a prevLogIndex, never 0:
+ * every log matches at index 0.
+ */
+const LOST_LOG_INDEX = 0;
+
 export class RaftCore {
   readonly id: NodeId;
   private readonly config: RaftConfig;
@@ -555,9 +562,21 @@ export class RaftCore {
   }
 
   private handleHeartbeat(m: HeartbeatRequest): void {
-    // The leader never sends a commit past what we acknowledged holding in its term, and what
-    // we acknowledged is durable and cannot be truncated while that term lasts.
-    assert(m.commit <= this.log.lastIndex(), `heartbeat commit ${m.commit} is past our log`);
+    // The leader never sends a commit past what we acknowledged holding, and what we
+    // acknowledged is durable: unless our store was lost (a data dir wiped and the node
+    // restarted with the same id). Then say so, so the leader stops counting on entries we no
+    // longer hold and sends them again; committing them here would be a lie.
+    if (m.commit > this.log.lastIndex()) {
+      this.send({
+        type: MessageType.APPEND_RESPONSE,
+        to: m.from,
+        success: false,
+        index: LOST_LOG_INDEX,
+        hintIndex: this.log.lastIndex(),
+        hintTerm: 0,
+      });
+      return;
+    }
     this.log.commitTo(m.commit);
     this.send({ type: MessageType.HEARTBEAT_RESPONSE, to: m.from });
   }
@@ -634,6 +653,14 @@ export class RaftCore {
   // ---- leader side --------------------------------------------------------------------------
 
   private handleAppendResponse(pr: Progress, m: AppendResponse): void {
+    if (!m.success && m.index === LOST_LOG_INDEX) {
+      // The follower lost entries it acknowledged: it holds only up to hintIndex now.
+      if (m.hintIndex < pr.matchIndex) {
+        pr.forgetLostEntries(m.hintIndex);
+        this.sendAppend(pr.id, true);
+      }
+      return;
+    }
     if (!m.success) {
       const probeIndex =
         m.hintTerm > 0 ? this.log.findConflictByTerm(m.hintIndex, m.hintTerm) : m.hintIndex;

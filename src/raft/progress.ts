@@ -111,6 +111,19 @@ export class Progress {
     return true;
   }
 
+  /**
+   * The follower lost its log (a wiped store) and holds only up to `lastIndex`: what it
+   * acknowledged beyond that no longer counts, and replication restarts by probing from there.
+   * The leader's commit index does not move back; see the note in raft/README.md on wiped voters.
+   */
+  forgetLostEntries(lastIndex: number): void {
+    assert(lastIndex < this.matchIndex, 'only a loss moves the match index back');
+    this.matchIndex = lastIndex;
+    this.matchAtLastHeartbeat = Math.min(this.matchAtLastHeartbeat, lastIndex);
+    this.reset(ProgressState.PROBE);
+    this.nextIndex = lastIndex + 1;
+  }
+
   private reset(state: ProgressState): void {
     this.state = state;
     this.probeSent = false;

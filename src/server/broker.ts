@@ -1,12 +1,12 @@
 /**
- * Wires one node together: data dir identity, the LevelDB store, the metadata controller, the
- * partition logs, retention, the Raft quorum member and the gRPC server. The broker reacts to
- * metadata changes (open a log for each partition it leads, delete the data of removed topics)
- * and never reads controller internals.
+ * Wires one node together: data dir identity, the LevelDB store, the Raft member replicating
+ * the metadata state machine, the controller (active while this node leads Raft), the broker's
+ * session with the controller, the partition replicas and the gRPC server. The broker reacts to
+ * metadata changes through the ReplicaManager and never reads controller internals.
  *
- * In this release the Raft module runs beside the local controller (raft-node.ts): it replicates
- * a digest state machine, so the quorum can be observed and tested before the controller moves
- * onto it.
+ * Start order: bind first (the node's own address is known then), add every service, start
+ * Raft, then register with the controller. The node reports SERVING (health) and logs "broker
+ * ready" once the controller has unfenced it, i.e. it has caught up with the metadata.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -19,23 +19,24 @@ import { ClassicLevel } from 'classic-level';
 import type { Logger } from 'pino';
 import { limits, type BrokerConfig } from '../config/index.js';
 import { LogManager, RetentionTask } from '../log/index.js';
-import {
-  LevelMetadataLog,
-  LocalController,
-  type MetadataChanges,
-  type MetadataImage,
-} from '../metadata/index.js';
+import { MetadataState, QuorumController, type MetadataImage } from '../metadata/index.js';
 import { brookV1, publicPackageDefinition } from '../proto/index.js';
+import { ReplicaManager } from '../replication/index.js';
 import { AdminHandler } from './grpc/admin.js';
+import { brokerLifecycleService } from './grpc/broker-lifecycle.js';
 import { FetchHandler } from './grpc/fetch.js';
 import { ProduceHandler } from './grpc/produce.js';
 import { raftPeerService } from './grpc/raft-peer.js';
+import { replicaFetchService } from './grpc/replica-fetch.js';
 import { adminService, brokerService } from './grpc/services.js';
 import { SubscribeHandler } from './grpc/subscribe.js';
 import { tolerantDefinition } from './grpc/malformed.js';
+import { BrokerSession } from './broker-session.js';
+import { ControllerGateway } from './controller-gateway.js';
 import { loadOrFormatIdentity, DataDirError, META_FILE } from './node-identity.js';
 import { PartitionResolver } from './partition-resolver.js';
-import { openRaftNode, stopRaftNode } from './raft-node.js';
+import { PeerClients } from './peer-clients.js';
+import { openRaftNode, stopRaftNode, type OpenedRaftNode } from './raft-node.js';
 import { topicSettings } from './topic-settings.js';
 
 export interface RunningBroker {
@@ -43,7 +44,12 @@ export interface RunningBroker {
   readonly clusterId: string;
   /** host:port the server is bound to (the real port when listen asked for port 0). */
   readonly address: string;
-  /** Controlled shutdown: stop accepting calls, finish in-flight ones, flush, close the store. */
+  /** Resolves once the controller has unfenced this broker (it caught up with the metadata). */
+  readonly ready: Promise<void>;
+  /**
+   * Controlled shutdown: hand partition leaderships and Raft leadership away, stop accepting
+   * calls, finish in-flight ones, flush, close the store.
+   */
   stop(): Promise<void>;
 }
 
@@ -68,22 +74,16 @@ export async function startBroker(
       'formatted a new data dir',
     );
   const db = await openStore(config.dataDir);
-  const controller = await LocalController.open(new LevelMetadataLog(db), config.nodeId, {
-    numPartitions: config.numPartitions,
-    replicationFactor: config.defaultReplicationFactor,
-  });
+  await refuseLegacyMetadata(db, config.dataDir);
+  const state = new MetadataState();
   const logs = await LogManager.open(db, {
     fsync: config.fsync,
     fsyncIntervalMs: config.fsyncIntervalMs,
+    highWatermarkFollowsDurableEnd: false,
     logger: logger.child({ component: 'log' }),
     onFatal: options.onFatal,
   });
-  await reconcileLogs(controller.image(), logs, config.nodeId, logger);
-  controller.onChange((image, changes) =>
-    applyChanges(image, changes, logs, config.nodeId, logger),
-  );
 
-  const listen = config.listen;
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.grpcMessageBytesMax,
     'grpc.max_send_message_length': limits.grpcMessageBytesMax,
@@ -95,58 +95,154 @@ export async function startBroker(
   // Reflection describes the health service too, so probes and grpcurl see everything served.
   const described = { ...publicPackageDefinition(), ...loadSync(healthProtoPath) };
   new ReflectionService(described).addToServer(server);
+  const listen = config.listen;
   const port = await bind(server, `${listen.host}:${listen.port}`);
   const advertised = config.advertisedAddress.endsWith(':0')
     ? `${config.advertisedAddress.slice(0, -2)}:${port}`
     : config.advertisedAddress;
   const [host = listen.host] = advertised.split(/:(?=\d+$)/);
+  const address = `${host}:${port}`;
   const raft = await openRaftNode(config, {
     clusterId: identity.clusterId,
     db,
-    advertised: `${host}:${port}`,
+    advertised: address,
     logger,
     onFatal: options.onFatal,
+    state,
   });
-  const raftPeer = raftPeerService(raft.node.peer, logger.child({ component: 'raft' }));
+  const raftLogger = logger.child({ component: 'raft' });
+  const raftPeer = raftPeerService(raft.node.peer, raftLogger);
   server.addService(raftPeer.definition, raftPeer.implementation);
-  await controller.registerBroker({
-    brokerId: config.nodeId,
-    incarnationId: randomUUID(),
+
+  const peers = new PeerClients();
+  const controllerLogger = logger.child({ component: 'controller' });
+  const controller = new QuorumController({
+    nodeId: config.nodeId,
+    raft: {
+      propose: (entries) => raft.node.propose(entries),
+      onRoleChange: (listener) => raft.node.onRoleChange(listener),
+      softState: () => {
+        const status = raft.node.status();
+        return { role: status.role, leader: status.leader, term: status.term };
+      },
+    },
+    image: () => state.image(),
+    addressOf: (nodeId) => raftAddressOf(raft, nodeId),
+    sessionTimeoutMs: config.replication.sessionTimeoutMs,
+    checkIntervalMs: Math.max(10, Math.floor(config.replication.heartbeatIntervalMs / 2)),
+    rebalanceIntervalMs: config.replication.leaderImbalanceCheckIntervalMs,
+    isUncleanEnabled: (image, topicId) => isUncleanEnabled(image, topicId, config),
+    defaults: {
+      numPartitions: config.numPartitions,
+      replicationFactor: config.defaultReplicationFactor,
+    },
+    newTopicId: randomUUID,
+    now: Date.now,
+    logger: controllerLogger,
+  });
+  const lifecycle = brokerLifecycleService({
+    clusterId: identity.clusterId,
+    controller,
+    raft: raft.node,
+    logger: controllerLogger,
+  });
+  server.addService(lifecycle.definition, lifecycle.implementation);
+  const gateway = new ControllerGateway({
+    state,
+    controller,
+    peers,
+    controllerAddress: () => {
+      const leader = raft.node.status().leader;
+      const leaderAddress = leader >= 0 ? raftAddressOf(raft, leader) : null;
+      return leaderAddress === null ? null : { nodeId: leader, address: leaderAddress };
+    },
+    settled: () => replicas.settled(),
+    logger: controllerLogger,
+  });
+
+  let resolveReady!: () => void;
+  const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+  const session: BrokerSession = new BrokerSession({
+    nodeId: config.nodeId,
+    clusterId: identity.clusterId,
     host,
     port,
     rack: config.rack,
-    fenced: false,
+    peers,
+    address,
+    controllerCandidates: () => controllerCandidates(raft, config),
+    isRaftMember: () => {
+      const conf = raft.node.status().confState;
+      return [...conf.voters, ...conf.observers].some((m) => m.id === config.nodeId);
+    },
+    metadataOffset: () => state.image().offset,
+    heartbeatIntervalMs: config.replication.heartbeatIntervalMs,
+    controllerUnreachableMs: config.replication.sessionTimeoutMs,
+    onFenced: () => replicas.markFenced(),
+    onUnfenced: () => {
+      replicas.markInService();
+      for (const service of HEALTH_SERVICES) health.setStatus(service, 'SERVING');
+      resolveReady();
+    },
+    logger: logger.child({ component: 'session' }),
   });
-
-  const resolver = new PartitionResolver(config.nodeId, controller, (topicId, p) =>
-    logs.partition(topicId, p),
+  const replicas: ReplicaManager = new ReplicaManager({
+    nodeId: config.nodeId,
+    logs,
+    client: peers,
+    alterIsr: (request) =>
+      session.callController('AlterPartition', {
+        ...request,
+        brokerId: config.nodeId,
+        brokerEpoch: session.brokerEpoch,
+      }),
+    brokerEpoch: () => session.brokerEpoch,
+    lagTimeMaxMs: config.replication.lagTimeMaxMs,
+    fetchWaitMaxMs: config.replication.fetchWaitMaxMs,
+    fetchMaxBytes: config.replication.fetchMaxBytes,
+    now: Date.now,
+    logger: logger.child({ component: 'replication' }),
+  });
+  state.onChange((image, changes) => replicas.onImage(image, changes));
+  replicas.onImage(state.image(), { ...RELOAD_CHANGES });
+  const resolver = new PartitionResolver(config.nodeId, gateway, (topicId, p) =>
+    replicas.leaderOf(topicId, p),
   );
+
   const shutdown = new AbortController();
   const deps = {
     shutdown: shutdown.signal,
     logger,
     clusterId: identity.clusterId,
-    metadata: controller,
+    metadata: gateway,
+    gateway,
     resolver,
     produce: new ProduceHandler({
       config,
-      metadata: controller,
+      metadata: gateway,
       resolver,
+      forwarder: peers,
       now: Date.now,
     }),
-    fetch: new FetchHandler(resolver),
+    fetch: new FetchHandler(resolver, peers),
     subscribe: new SubscribeHandler(resolver),
-    admin: new AdminHandler(config.nodeId, config, controller, resolver),
+    admin: new AdminHandler(config.nodeId, config, gateway, resolver),
     quorum: raft,
   };
   const v1 = brookV1();
   server.addService(tolerantDefinition(v1.Broker.service), brokerService(deps));
   server.addService(tolerantDefinition(v1.Admin.service), adminService(deps));
+  const fetchService = replicaFetchService({
+    replicas,
+    logger: logger.child({ component: 'replication' }),
+    shutdown: shutdown.signal,
+  });
+  server.addService(fetchService.definition, fetchService.implementation);
 
   const retention = new RetentionTask(
     logs,
     (topicId) => {
-      const topic = controller.image().topicsById.get(topicId);
+      const topic = state.image().topicsById.get(topicId);
       return topic === undefined ? null : topicSettings(topic, config);
     },
     { intervalMs: config.retentionCheckIntervalMs, now: Date.now },
@@ -155,35 +251,103 @@ export async function startBroker(
   // Started once every service is in place, so the first message a peer gets answered finds the
   // whole node; peers' links retry until then.
   raft.node.start();
-  for (const service of HEALTH_SERVICES) health.setStatus(service, 'SERVING');
+  session.start();
   logger.info(
-    {
-      address: `${host}:${port}`,
-      nodeId: config.nodeId,
-      clusterId: identity.clusterId,
-      dataDir: config.dataDir,
-      fsync: config.fsync,
-    },
-    'broker ready',
+    { address, nodeId: config.nodeId, clusterId: identity.clusterId, dataDir: config.dataDir },
+    'broker listening; joining the cluster',
+  );
+  void ready.then(() =>
+    logger.info(
+      {
+        address,
+        nodeId: config.nodeId,
+        clusterId: identity.clusterId,
+        dataDir: config.dataDir,
+        fsync: config.fsync,
+      },
+      'broker ready',
+    ),
   );
 
   return {
     nodeId: config.nodeId,
     clusterId: identity.clusterId,
-    address: `${host}:${port}`,
+    address,
+    ready,
     async stop() {
+      // Leaderships first, while the node still serves its followers and the controller.
+      const agreed = await session.shutdown(config.shutdownTimeoutMs);
+      if (!agreed) {
+        logger.warn(
+          {},
+          'the controller did not confirm the controlled shutdown; stopping anyway (other replicas take over after the session timeout)',
+        );
+      }
       for (const service of HEALTH_SERVICES) health.setStatus(service, 'NOT_SERVING');
       shutdown.abort();
+      session.close();
       await retention.stop();
+      await replicas.close();
+      controller.close();
       // Before the server: closing the node ends the peers' Send streams into it, which would
       // otherwise hold tryShutdown until its timeout; and before the store, which it writes.
       await stopRaftNode(raft.node, config, logger);
       await shutdownServer(server, config.shutdownTimeoutMs, logger);
+      peers.close();
       await logs.close();
       await db.close();
       logger.info({}, 'broker stopped');
     },
   };
+}
+
+const RELOAD_CHANGES = {
+  isReload: true,
+  changedBrokers: [],
+  createdTopics: [],
+  deletedTopics: [],
+  changedPartitions: new Map(),
+  changedConfigs: [],
+} as const;
+
+/** The Raft address of a member, from the membership in force. */
+function raftAddressOf(raft: OpenedRaftNode, nodeId: number): string | null {
+  const conf = raft.node.status().confState;
+  return [...conf.voters, ...conf.observers].find((m) => m.id === nodeId)?.address ?? null;
+}
+
+/** Where to look for the controller: the Raft leader this node knows of, then every voter. */
+function controllerCandidates(raft: OpenedRaftNode, config: BrokerConfig): string[] {
+  const status = raft.node.status();
+  const out: string[] = [];
+  const leader = status.leader >= 0 ? raftAddressOf(raft, status.leader) : null;
+  if (leader !== null) out.push(leader);
+  for (const voter of status.confState.voters) out.push(voter.address);
+  for (const voter of config.raft.voters) out.push(voter.address);
+  return out;
+}
+
+function isUncleanEnabled(image: MetadataImage, topicId: string, config: BrokerConfig): boolean {
+  const value = image.topicsById.get(topicId)?.configs.get('unclean.leader.election.enable');
+  return value === undefined ? config.uncleanLeaderElection : value === 'true';
+}
+
+/**
+ * Metadata of the releases before the Raft controller lived in key space 0x02. This release
+ * keeps metadata in the Raft log only; reading an old data dir would silently drop its topics.
+ */
+async function refuseLegacyMetadata(
+  db: ClassicLevel<Buffer, Buffer>,
+  dataDir: string,
+): Promise<void> {
+  const legacy = await db
+    .keys({ gte: Buffer.from([0x02]), lt: Buffer.from([0x03]), limit: 1 })
+    .all();
+  if (legacy.length === 0) return;
+  await db.close();
+  throw new DataDirError(
+    `data dir ${dataDir} holds metadata written by a Brook release before metadata moved onto Raft; this release cannot read it. Start with an empty data dir (and re-create the topics), or keep running the earlier release on it.`,
+  );
 }
 
 /**
@@ -194,7 +358,14 @@ export async function startBroker(
  */
 function refuseQuorumWithoutClusterId(config: BrokerConfig): void {
   const isFormatted = existsSync(path.join(config.dataDir, META_FILE));
-  if (isFormatted || config.clusterId !== null || config.raft.voters.length === 1) return;
+  if (isFormatted || config.clusterId !== null) return;
+  const isVoter = config.raft.voters.some((v) => v.id === config.nodeId);
+  if (!isVoter) {
+    throw new DataDirError(
+      `node ${config.nodeId} is not in raft.voters, so it joins their cluster as an observer, but cluster.id is not set: give it the voters' cluster id with --cluster-id <id> at its first start.`,
+    );
+  }
+  if (config.raft.voters.length === 1) return;
   throw new DataDirError(
     `raft.voters names ${config.raft.voters.length} nodes but cluster.id is not set: every voter must be formatted with the same cluster id. Generate one (e.g. with uuidgen) and give every node --cluster-id <id> at its first start.`,
   );
@@ -221,54 +392,6 @@ async function openStore(dataDir: string): Promise<ClassicLevel<Buffer, Buffer>>
     throw new DataDirError(`cannot open the store in ${dataDir}: ${cause}`);
   }
   return db;
-}
-
-/** At start: open a log for every partition this node leads; drop logs of topics gone since. */
-async function reconcileLogs(
-  image: MetadataImage,
-  logs: LogManager,
-  nodeId: number,
-  logger: Logger,
-): Promise<void> {
-  const wanted = new Set<string>();
-  for (const topic of image.topicsById.values()) {
-    for (const partition of topic.partitions) {
-      if (!partition.replicas.includes(nodeId)) continue;
-      wanted.add(`${topic.topicId}/${partition.partition}`);
-      await logs.createPartition(topic.topicId, partition.partition);
-    }
-  }
-  for (const log of logs.partitions()) {
-    if (wanted.has(`${log.topicId}/${log.partition}`)) continue;
-    logger.info(
-      { topicId: log.topicId, partition: log.partition },
-      'deleting the log of a partition no longer assigned here',
-    );
-    await logs.deletePartition(log.topicId, log.partition);
-  }
-}
-
-async function applyChanges(
-  image: MetadataImage,
-  changes: MetadataChanges,
-  logs: LogManager,
-  nodeId: number,
-  logger: Logger,
-): Promise<void> {
-  for (const topic of changes.deletedTopics) {
-    for (const partition of topic.partitions) {
-      if (logs.partition(topic.topicId, partition.partition) !== undefined)
-        await logs.deletePartition(topic.topicId, partition.partition);
-    }
-    logger.info({ topic: topic.name, topicId: topic.topicId }, 'deleted topic data');
-  }
-  for (const [topicId, partitions] of changes.changedPartitions) {
-    if (image.topicsById.get(topicId) === undefined) continue;
-    for (const partition of partitions) {
-      if (partition.replicas.includes(nodeId))
-        await logs.createPartition(topicId, partition.partition);
-    }
-  }
 }
 
 function bind(server: grpc.Server, address: string): Promise<number> {

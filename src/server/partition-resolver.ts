@@ -6,18 +6,24 @@
 import { BrokerError, type LeaderHint } from '../errors/index.js';
 import type { PartitionLog } from '../log/index.js';
 import type { MetadataService, PartitionImage, TopicImage } from '../metadata/index.js';
+import type { PartitionLeader } from '../replication/index.js';
 
 export interface ResolvedPartition {
   readonly topic: TopicImage;
   readonly partition: PartitionImage;
   readonly log: PartitionLog;
+  /** This node's leader state for the partition, in the image's leader epoch. */
+  readonly leader: PartitionLeader;
 }
 
 export class PartitionResolver {
   constructor(
     private readonly nodeId: number,
     private readonly metadata: MetadataService,
-    private readonly localLog: (topicId: string, partition: number) => PartitionLog | undefined,
+    private readonly localLeader: (
+      topicId: string,
+      partition: number,
+    ) => PartitionLeader | undefined,
   ) {}
 
   topic(name: string): TopicImage {
@@ -51,16 +57,29 @@ export class PartitionResolver {
         this.hint(partition.leader),
       );
     }
-    const log = this.localLog(topic.topicId, partitionIndex);
-    if (log === undefined) {
-      // The image says we lead it but the log is not open yet: the broker is still applying
-      // the change. Retriable, like Kafka's answer while a partition is loading.
+    const leader = this.localLeader(topic.topicId, partitionIndex);
+    if (leader?.leaderEpoch !== partition.leaderEpoch) {
+      // The image says we lead it but the replica has not taken the role in this epoch yet:
+      // the broker is still applying the change. Retriable, like Kafka's answer while a
+      // partition is loading.
       throw new BrokerError(
         'LEADER_NOT_AVAILABLE',
-        `${topicName}-${partitionIndex} is still being opened`,
+        `${topicName}-${partitionIndex} is still becoming leader on node ${this.nodeId}`,
       );
     }
-    return { topic, partition, log };
+    return { topic, partition, log: leader.log, leader };
+  }
+
+  /**
+   * The address of the partition's leader when another live broker leads it, else null (this
+   * node leads it, it is unknown, leaderless, or its leader is not a registered broker).
+   */
+  remoteLeaderAddress(topicName: string, partitionIndex: number): string | null {
+    const partition = this.metadata.image().partition(topicName, partitionIndex);
+    if (partition === undefined || partition.leader < 0 || partition.leader === this.nodeId) {
+      return null;
+    }
+    return this.hint(partition.leader)?.address ?? null;
   }
 
   private hint(nodeId: number): LeaderHint | null {

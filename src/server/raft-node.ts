@@ -1,7 +1,9 @@
 /**
- * The node's Raft quorum member, as the broker runs it in this release: the driver
- * (src/raft/io) over the node's store, with the digest state machine (raft-digest.ts), the
- * voters from raft.voters, and the timing and bounds from the raft.* keys. The broker owns its
+ * The node's Raft member: the driver (src/raft/io) over the node's store, replicating the
+ * metadata state machine (metadata/metadata-state.ts), bootstrapped from raft.voters, with the
+ * timing and bounds from the raft.* keys. A node that raft.voters does not name is an observer:
+ * it bootstraps with the voters it was given and asks the controller to add it
+ * (broker-session.ts); until then it holds no log. The broker owns its
  * lifecycle: open after bind (the node's own address is known then), start once every service
  * is added, and on shutdown hand leadership away before closing it, ahead of the store.
  *
@@ -15,10 +17,9 @@ import type { BrokerConfig } from '../config/index.js';
 import { RaftBootstrapError } from '../raft/io/bootstrap.js';
 import { RaftNode } from '../raft/io/driver.js';
 import { Role, type Member, type RaftStatus } from '../raft/types.js';
-import { assert } from '../util/assert.js';
-import type { QuorumSource } from './grpc/quorum.js';
+import type { AppliedState, QuorumSource } from './grpc/quorum.js';
+import type { MetadataState } from '../metadata/index.js';
 import { DataDirError } from './node-identity.js';
-import { RaftDigest, type DigestState } from './raft-digest.js';
 
 const RAFT_COMPONENT = { component: 'raft' } as const;
 
@@ -30,6 +31,8 @@ export interface RaftNodeDeps {
   /** The node's logger; the driver adds component "raft" itself. */
   readonly logger: Logger;
   readonly onFatal: (error: unknown) => void;
+  /** The state machine the node replicates. */
+  readonly state: MetadataState;
 }
 
 /** The opened Raft member and the view DescribeCluster reads. */
@@ -42,7 +45,6 @@ export async function openRaftNode(
   config: BrokerConfig,
   deps: RaftNodeDeps,
 ): Promise<OpenedRaftNode> {
-  const digest = new RaftDigest();
   const voters = bootstrapVoters(config, deps.advertised, deps.logger.child(RAFT_COMPONENT));
   const { voters: _configured, ...tuning } = config.raft;
   const node = await RaftNode.open({
@@ -51,7 +53,7 @@ export async function openRaftNode(
     clusterId: deps.clusterId,
     db: deps.db,
     initialVoters: voters,
-    stateMachine: digest,
+    stateMachine: deps.state,
     logger: deps.logger,
     onFatal: deps.onFatal,
   }).catch((error: unknown) => {
@@ -61,7 +63,10 @@ export async function openRaftNode(
   return {
     node,
     status: (): RaftStatus => node.status(),
-    applied: (): DigestState => digest.state(),
+    applied: (): AppliedState => ({
+      appliedIndex: Math.max(0, deps.state.image().offset),
+      digest: deps.state.digest(),
+    }),
   };
 }
 
@@ -77,7 +82,13 @@ function bootstrapVoters(config: BrokerConfig, advertised: string, logger: Logge
     v.id === config.nodeId && v.address.endsWith(':0') ? { id: v.id, address: advertised } : v,
   );
   const self = voters.find((v) => v.id === config.nodeId);
-  assert(self !== undefined, 'config checks that raft.voters names this node');
+  if (self === undefined) {
+    logger.info(
+      { voters: voters.map((v) => v.id) },
+      'this node is not a Raft voter: it will follow the metadata log as an observer',
+    );
+    return voters;
+  }
   if (self.address !== advertised) {
     logger.warn(
       { voterAddress: self.address, advertised },

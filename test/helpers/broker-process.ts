@@ -24,7 +24,10 @@ export const BUILT_CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const READY_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
 const OUTPUT_CHARS_MAX = 64 * 1024;
+/** Logged once the controller unfenced the broker: it is in service. */
 const READY_MARK = '"msg":"broker ready"';
+/** Logged once the server is bound and Raft started: enough for a node that cannot join yet. */
+const LISTENING_MARK = '"msg":"broker listening; joining the cluster"';
 /** A pino line at level error (50) or fatal (60). */
 const ERROR_LINE = /"level":(5|6)\d/;
 const ERROR_LINES_MAX = 200;
@@ -45,6 +48,11 @@ export interface StartBrokerOptions {
   readonly dataDir?: string;
   /** Extra environment for the process. */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * What start() and restart() wait for: 'ready' (default; the broker is in service, which
+   * needs a metadata quorum) or 'listening' (bound and running, e.g. a lone voter of three).
+   */
+  readonly waitFor?: 'ready' | 'listening';
 }
 
 /** How a broker process ended. */
@@ -133,6 +141,7 @@ class BrokerHandle implements BrokerProcess {
     readonly dataDir: string,
     private readonly extraArgs: readonly string[],
     private readonly env: Readonly<Record<string, string>>,
+    private readonly readyMark: string = READY_MARK,
   ) {}
 
   get address(): string {
@@ -196,9 +205,9 @@ class BrokerHandle implements BrokerProcess {
       child.stdout?.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
         this.capture(text, 'stdout');
-        if (stdoutText.includes(READY_MARK)) return;
+        if (stdoutText.includes(this.readyMark)) return;
         stdoutText = (stdoutText + text).slice(-OUTPUT_CHARS_MAX);
-        if (stdoutText.includes(READY_MARK)) {
+        if (stdoutText.includes(this.readyMark)) {
           clearTimeout(timer);
           child.off('exit', onExit);
           resolve();
@@ -272,6 +281,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
     dataDir,
     options.extraArgs ?? [],
     options.env ?? {},
+    options.waitFor === 'listening' ? LISTENING_MARK : READY_MARK,
   );
   try {
     await broker.start();
@@ -285,6 +295,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Bro
 export interface StartClusterOptions {
   /** Flags every node gets besides --node-id, --listen, --data-dir and --voters. */
   readonly extraArgs?: readonly string[];
+  /** How many of the nodes (the first ones) are Raft voters; the rest observe. Default all. */
+  readonly voters?: number;
 }
 
 /**
@@ -305,7 +317,10 @@ export async function startCluster(
     if (!ports.includes(port)) ports.push(port);
   }
   if (ports.length < size) throw new Error(`could not find ${size} distinct free ports`);
-  const voters = ports.map((port, i) => `${i + 1}@127.0.0.1:${port}`).join(',');
+  const voters = ports
+    .slice(0, options.voters ?? size)
+    .map((port, i) => `${i + 1}@127.0.0.1:${port}`)
+    .join(',');
   // Every voter is formatted with the same cluster id, or they refuse each other's streams.
   const clusterId = randomUUID();
   const started = await Promise.allSettled(

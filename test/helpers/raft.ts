@@ -106,7 +106,8 @@ export async function propose(
       return await call<ProposeResponse__Output>(
         peer(target.address),
         'Propose',
-        { entries },
+        // Propose takes only empty metadata entries: each test payload rides in the padding.
+        { entries: entries.map(emptyEntryCarrying) },
         Math.max(1, Math.min(CALL_DEADLINE_MS, deadline - Date.now())),
       );
     } catch (error) {
@@ -174,4 +175,9 @@ export async function waitForConvergence(
   throw new Error(
     `nodes did not converge on index >= ${index} within ${timeoutMs} ms: ${JSON.stringify(last)}`,
   );
+}
+
+/** An empty metadata entry (what Propose accepts) carrying `payload` in its padding. */
+function emptyEntryCarrying(payload: Buffer): Buffer {
+  return Buffer.from(JSON.stringify({ v: 1, records: [], pad: payload.toString('base64') }));
 }

@@ -95,7 +95,7 @@ async function runServer(opts: Record<string, string | boolean | undefined>): Pr
     if (error instanceof DataDirError) fail(error.message);
     throw error;
   }
-  if (opts['quickstart'] === true) printQuickstart(broker.address);
+  if (opts['quickstart'] === true) void broker.ready.then(() => printQuickstart(broker.address));
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {

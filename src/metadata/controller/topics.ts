@@ -4,8 +4,9 @@
  * are durable (KRaft's ControllerResult).
  */
 import { limits } from '../../config/limits.js';
-import type { BrokerImage, MetadataImage, TopicImage } from '../image.js';
+import type { MetadataImage, TopicImage } from '../image.js';
 import type { MetadataRecord, PartitionRecord } from '../records.js';
+import { placeReplicas, startIndexOfLeader, type PlacementBroker } from './placement.js';
 import { checkTopicConfigs } from './topic-configs.js';
 import { topicDefinition } from '../../config/definitions.js';
 import type { ErrorCode } from '../../errors/index.js';
@@ -54,6 +55,13 @@ export function checkTopicName(name: string): string | null {
   return null;
 }
 
+/**
+ * Creates each valid topic, placing its replicas on the unfenced brokers (placement.ts). The
+ * placement start index is the number of partitions in the image plus those created earlier in
+ * this request, so the first preferred leader of successive topics goes round the brokers and
+ * preferred leaders stay balanced across topics, not just within one. Every topic gets its own
+ * result; an invalid one creates nothing and does not stop the others.
+ */
 export function createTopics(
   image: MetadataImage,
   topics: readonly CreateTopicInput[],
@@ -64,6 +72,7 @@ export function createTopics(
   const response: CreateTopicResult[] = [];
   const seen = new Set<string>();
   const live = liveBrokers(image);
+  let placementStart = partitionCountOf(image);
   for (const topic of topics) {
     const partitions = topic.partitions ?? defaults.numPartitions;
     const replicationFactor = topic.replicationFactor ?? defaults.replicationFactor;
@@ -118,7 +127,10 @@ export function createTopics(
         value,
       });
     }
-    records.push(...placePartitions(topicId, 0, partitions, replicationFactor, live));
+    records.push(
+      ...placePartitions(topicId, 0, partitions, replicationFactor, live, placementStart),
+    );
+    placementStart += partitions;
     response.push({
       name: topic.name,
       errorCode: 'NONE',
@@ -155,6 +167,11 @@ export function deleteTopics(
   return { records, response };
 }
 
+/**
+ * Grows each named topic to `count` partitions. Existing partitions are untouched; new ones are
+ * placed on the unfenced brokers with the topic's replication factor, continuing the round of
+ * preferred leaders that starts at partition 0's preferred leader (Kafka's addPartitions).
+ */
 export function createPartitions(
   image: MetadataImage,
   requests: readonly { name: string; count: number }[],
@@ -190,7 +207,8 @@ export function createPartitions(
       });
       continue;
     }
-    records.push(...placePartitions(topic.topicId, current, count, replicationFactor, live));
+    const start = startIndexOfLeader(live, topic.partitions[0]?.replicas[0] ?? -1);
+    records.push(...placePartitions(topic.topicId, current, count, replicationFactor, live, start));
     response.push({ name, errorCode: 'NONE', errorMessage: '' });
   }
   return { records, response };
@@ -241,40 +259,49 @@ function checkDeletes(changes: readonly ConfigChange[]): string | null {
   return unknown === undefined ? null : `unknown topic config "${unknown.name}"`;
 }
 
-function liveBrokers(image: MetadataImage): BrokerImage[] {
+/** Unfenced brokers sorted by id: the brokers new replicas may go to. */
+function liveBrokers(image: MetadataImage): PlacementBroker[] {
   return [...image.brokers.values()]
     .filter((b) => !b.fenced)
-    .sort((a, b) => a.brokerId - b.brokerId);
+    .sort((a, b) => a.brokerId - b.brokerId)
+    .map((b) => ({ brokerId: b.brokerId, rack: b.rack }));
+}
+
+/** Partitions of every topic in the image: where the next topic's placement starts. */
+function partitionCountOf(image: MetadataImage): number {
+  let count = 0;
+  for (const topic of image.topicsById.values()) count += topic.partitions.length;
+  return count;
 }
 
 /**
- * Round-robin placement: partition p's replicas are consecutive live brokers starting at p, so
- * replicas and preferred leaders spread evenly. Rack awareness arrives with multi-node clusters.
+ * Records of new partitions `from` to `to - 1`, placed by placement.ts, each fully in sync and
+ * led by its preferred replica.
  */
 function placePartitions(
   topicId: string,
   from: number,
   to: number,
   replicationFactor: number,
-  live: readonly BrokerImage[],
+  live: readonly PlacementBroker[],
+  startIndex: number,
 ): PartitionRecord[] {
-  const records: PartitionRecord[] = [];
-  for (let partition = from; partition < to; partition++) {
-    const replicas: number[] = [];
-    for (let r = 0; r < replicationFactor; r++) {
-      replicas.push((live[(partition + r) % live.length] as BrokerImage).brokerId);
-    }
-    records.push({
-      type: 'PartitionRecord',
-      version: 1,
-      topicId,
-      partition,
-      replicas,
-      isr: replicas,
-      leader: replicas[0] as number,
-      leaderEpoch: 0,
-      partitionEpoch: 0,
-    });
-  }
-  return records;
+  const replicas = placeReplicas({
+    brokers: live,
+    partitionFrom: from,
+    partitionTo: to,
+    replicationFactor,
+    startIndex,
+  });
+  return replicas.map((partitionReplicas, i) => ({
+    type: 'PartitionRecord',
+    version: 1,
+    topicId,
+    partition: from + i,
+    replicas: partitionReplicas,
+    isr: partitionReplicas,
+    leader: partitionReplicas[0] as number,
+    leaderEpoch: 0,
+    partitionEpoch: 0,
+  }));
 }

@@ -51,14 +51,14 @@ export class AdminHandler {
       };
     });
     const results = await this.metadata.createTopics(topics, request.validateOnly);
-    return { results: results.map((r) => ({ ...r })) };
+    return { results: results.map((r) => ({ ...r })), metadataOffset: this.offset() };
   }
 
   async deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse> {
     requireCount(request.names, 'names', limits.adminTopicsMax, 1);
     request.names.forEach((n, i) => requireNonEmpty(n, `names[${i}]`));
     const results = await this.metadata.deleteTopics(request.names);
-    return { results: results.map((r) => ({ ...r })) };
+    return { results: results.map((r) => ({ ...r })), metadataOffset: this.offset() };
   }
 
   async createPartitions(
@@ -70,7 +70,7 @@ export class AdminHandler {
       requireInt(t.count, `topics[${i}].count`, 1, limits.partitionsPerTopicMax);
     });
     const results = await this.metadata.createPartitions(request.topics, request.validateOnly);
-    return { results: results.map((r) => ({ ...r })) };
+    return { results: results.map((r) => ({ ...r })), metadataOffset: this.offset() };
   }
 
   describeConfigs(request: DescribeConfigsRequest__Output): DescribeConfigsResponse {
@@ -148,7 +148,7 @@ export class AdminHandler {
       const result = await this.metadata.alterTopicConfigs(name, changes, request.validateOnly);
       results.push({ resource, errorCode: result.errorCode, errorMessage: result.errorMessage });
     }
-    return { results };
+    return { results, metadataOffset: this.offset() };
   }
 
   async deleteRecords(request: DeleteRecordsRequest__Output): Promise<DeleteRecordsResponse> {
@@ -178,6 +178,11 @@ export class AdminHandler {
       results.push(out);
     }
     return { results };
+  }
+
+  /** The image offset after a change, for forwarding nodes to wait on (0 before any). */
+  private offset(): number {
+    return Math.max(0, this.metadata.image().offset);
   }
 
   private brokerEntries(): ConfigEntry[] {

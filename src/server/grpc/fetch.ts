@@ -8,9 +8,12 @@ import { limits } from '../../config/index.js';
 import { BrokerError } from '../../errors/index.js';
 import type { PartitionLog } from '../../log/index.js';
 import type {
+  FetchPartition__Output,
   FetchPartitionResponse,
+  FetchRequest,
   FetchRequest__Output,
   FetchResponse,
+  FetchResponse__Output,
 } from '../../proto/index.js';
 import type { PartitionResolver } from '../partition-resolver.js';
 import { requireCount, requireEnum, requireInt, requireNonEmpty } from '../validate.js';
@@ -27,10 +30,75 @@ interface PartitionRead {
   readonly offset: number;
 }
 
-export class FetchHandler {
-  constructor(private readonly resolver: PartitionResolver) {}
+/** Sends a fetch request to another node (server/peer-clients.ts). */
+export interface FetchForwarder {
+  forwardFetch(
+    address: string,
+    request: FetchRequest,
+    signal: AbortSignal,
+  ): Promise<FetchResponse__Output>;
+}
 
+export class FetchHandler {
+  constructor(
+    private readonly resolver: PartitionResolver,
+    private readonly forwarder: FetchForwarder,
+  ) {}
+
+  /**
+   * Answers the partitions this node leads itself and, unless the request says no_forward,
+   * forwards the others to their leaders (one request per leader, same wait and min_bytes,
+   * concurrently), merging the answers in request order.
+   */
   async fetch(request: FetchRequest__Output, signal: AbortSignal): Promise<FetchResponse> {
+    validateFetch(request);
+    const remote = request.noForward ? new Map<string, number[]>() : this.remoteShares(request);
+    if (remote.size === 0) return this.fetchLocal(request, signal);
+    const forwarded = new Set([...remote.values()].flat());
+    const local = request.partitions.flatMap((_, i) => (forwarded.has(i) ? [] : [i]));
+    const answers = new Map<number, FetchPartitionResponse>();
+    const localShare = async (): Promise<void> => {
+      if (local.length === 0) return;
+      const subset = { ...request, partitions: local.map((i) => request.partitions[i]!) };
+      const response = await this.fetchLocal(subset, signal);
+      response.partitions?.forEach((p, j) => answers.set(local[j]!, p));
+    };
+    const remoteShare = async (address: string, indexes: number[]): Promise<void> => {
+      const subset = { ...request, partitions: indexes.map((i) => request.partitions[i]!) };
+      try {
+        const response = await this.forwarder.forwardFetch(
+          address,
+          { ...subset, noForward: true },
+          signal,
+        );
+        response.partitions.forEach((p, j) => answers.set(indexes[j]!, p));
+      } catch (error) {
+        for (const i of indexes)
+          answers.set(i, forwardFailure(request.partitions[i]!, address, error));
+      }
+    };
+    await Promise.all([
+      localShare(),
+      ...[...remote].map(([address, indexes]) => remoteShare(address, indexes)),
+    ]);
+    return { partitions: request.partitions.map((_, i) => answers.get(i)!) };
+  }
+
+  /** Indexes of the request's partitions led by other nodes, by the leader's address. */
+  private remoteShares(request: FetchRequest__Output): Map<string, number[]> {
+    const out = new Map<string, number[]>();
+    request.partitions.forEach((p, i) => {
+      const address = this.resolver.remoteLeaderAddress(p.topic, p.partition);
+      if (address === null) return;
+      out.set(address, [...(out.get(address) ?? []), i]);
+    });
+    return out;
+  }
+
+  private async fetchLocal(
+    request: FetchRequest__Output,
+    signal: AbortSignal,
+  ): Promise<FetchResponse> {
     const format = validateFetch(request);
     const responseBytesMax =
       request.maxBytes === 0 ? limits.fetchResponseBytesDefault : request.maxBytes;
@@ -95,6 +163,12 @@ export class FetchHandler {
       log = this.resolver.leader(topic, partition).log;
       response.highWatermark = log.highWatermark;
       response.logStartOffset = log.logStartOffset;
+      if (isPastHighWatermark(log, offset)) {
+        // Between the HW and the log end: records there exist but are not committed yet (a new
+        // leader's HW catches up with its followers' fetches). Empty, not an error, as Kafka
+        // answers, so a consumer does not reset its position over a failover.
+        return { response, batches: [], bytes: 0, log, offset };
+      }
       if (maxBytes === 0) {
         // The response's byte budget is spent, but a bad offset must still be reported.
         log.checkReadable(offset);
@@ -140,4 +214,28 @@ function validateFetch(request: FetchRequest__Output): (typeof FORMATS)[number] 
   requireInt(request.minBytes, 'min_bytes', 0, limits.fetchResponseBytesMax);
   requireInt(request.maxBytes, 'max_bytes', 0, limits.fetchResponseBytesMax);
   return requireEnum(request.format, 'format', FORMATS);
+}
+
+/** Whether `offset` lies past the high watermark but within the log (not yet committed). */
+export function isPastHighWatermark(log: PartitionLog, offset: number): boolean {
+  return offset > log.highWatermark && offset <= log.logEndOffset;
+}
+
+/** The answer for a partition whose leader could not be reached to forward to. */
+function forwardFailure(
+  wanted: FetchPartition__Output,
+  address: string,
+  error: unknown,
+): FetchPartitionResponse {
+  const coded = error instanceof BrokerError;
+  return {
+    topic: wanted.topic,
+    partition: wanted.partition,
+    errorCode: coded ? error.code : 'NOT_LEADER_OR_FOLLOWER',
+    errorMessage: coded
+      ? error.message
+      : `could not forward to the leader at ${address}: ${String(error)}`,
+    highWatermark: -1,
+    logStartOffset: -1,
+  };
 }

@@ -75,8 +75,7 @@ export function describeCluster(
       rack: b.rack,
       fenced: b.fenced,
     }));
-  // controllerId stays the local controller's: it wrote the topics this node serves, while the
-  // Raft leader (quorum.leaderId) does not yet hold any metadata (design.md, next release).
+  // The active controller is the Raft leader, as this node knows it (-1 during an election).
   return {
     clusterId,
     controllerId: service.controllerId(),

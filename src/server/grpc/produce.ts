@@ -14,7 +14,13 @@ import {
 import { limits, type BrokerConfig } from '../../config/index.js';
 import { BrokerError, InvalidArgumentError, type ErrorCode } from '../../errors/index.js';
 import { checkTopicName, type MetadataService, type TopicImage } from '../../metadata/index.js';
-import type { ProduceRequest__Output, ProduceResponse, ProduceResult } from '../../proto/index.js';
+import type {
+  ProduceRequest,
+  ProduceRequest__Output,
+  ProduceResponse,
+  ProduceResponse__Output,
+  ProduceResult,
+} from '../../proto/index.js';
 import type { PartitionResolver, ResolvedPartition } from '../partition-resolver.js';
 import { topicSettings } from '../topic-settings.js';
 import { requireCount, requireEnum, requireInt } from '../validate.js';
@@ -37,6 +43,8 @@ interface PartitionWork {
 
 interface ValidRequest {
   readonly topic: string;
+  /** Whether a share led by another node may be forwarded to it (no_forward unset). */
+  readonly isForwardAllowed: boolean;
   readonly acks: Acks;
   readonly timeoutMs: number;
   readonly compression: 0 | 1 | 2;
@@ -51,8 +59,18 @@ export interface PreparedProduce {
   commit(): Promise<ProduceResponse>;
 }
 
+/** Sends a produce request to another node (server/peer-clients.ts). */
+export interface ProduceForwarder {
+  forwardProduce(
+    address: string,
+    request: ProduceRequest,
+    timeoutMs: number,
+  ): Promise<ProduceResponse__Output>;
+}
+
 export interface ProduceDeps {
   readonly config: BrokerConfig;
+  readonly forwarder: ProduceForwarder;
   readonly metadata: MetadataService;
   readonly resolver: PartitionResolver;
   readonly now: () => number;
@@ -124,6 +142,11 @@ export class ProduceHandler {
         resolved = this.deps.resolver.leader(topic.name, item.partition);
       } catch (error) {
         if (!(error instanceof BrokerError)) throw error;
+        const leader = forwardTarget(error, valid.isForwardAllowed);
+        if (leader !== null) {
+          pending.push(this.forward(leader, topic.name, item, valid, results, timeoutMs));
+          continue;
+        }
         failAll(error.code, error.message, error);
         continue;
       }
@@ -143,8 +166,12 @@ export class ProduceHandler {
         continue;
       }
       const appendTimeMs = settings.logAppendTime ? this.deps.now() : null;
+      // Each durable append may raise the HW (an ISR of one) and wakes followers' long polls.
       const appends = item.batches.map((batch) =>
-        resolved.log.append(batch, resolved.partition.leaderEpoch, appendTimeMs),
+        resolved.log.append(batch, resolved.partition.leaderEpoch, appendTimeMs).then((r) => {
+          resolved.leader.onAppended();
+          return r;
+        }),
       );
       const done = this.awaitAcks(
         appends,
@@ -190,10 +217,76 @@ export class ProduceHandler {
         resolved.log,
         lastOffset + 1,
         deadline - this.deps.now(),
+        resolved.leader.resigned,
       );
+      if (!reached && resolved.leader.resigned.aborted) {
+        // As Kafka answers from its purgatory: the batch may still commit under the new
+        // leader, or be truncated; the producer retries (idempotence avoids a duplicate).
+        throw new BrokerError(
+          'NOT_LEADER_OR_FOLLOWER',
+          `leadership of ${resolved.topic.name}-${resolved.partition.partition} moved before the in-sync replicas acknowledged; the batch may or may not be committed`,
+        );
+      }
       if (!reached) throw timedOut(timeoutMs);
     }
     fillOffsets(item, appended, resolved.log.logStartOffset, results, appendTimeMs);
+  }
+
+  /**
+   * Sends one partition's share to its leader (this node does not lead it) and answers from the
+   * leader's answer, as if appended here. The share goes as pre-encoded batches, marked not to
+   * be forwarded again, so it never bounces between nodes that disagree about the leader.
+   */
+  private async forward(
+    address: string,
+    topic: string,
+    item: PartitionWork,
+    valid: ValidRequest,
+    results: ProduceResult[],
+    timeoutMs: number,
+  ): Promise<void> {
+    const failAll = (code: ErrorCode, message: string, error?: BrokerError): void => {
+      for (const i of item.resultIndexes) fail(results[i] as ProduceResult, code, message, error);
+    };
+    const request = {
+      topic,
+      batches: item.batches.map((recordBatch) => ({ partition: item.partition, recordBatch })),
+      acks: ACKS[valid.acks === 'none' ? 1 : valid.acks === 'leader' ? 2 : 3],
+      timeoutMs,
+      noForward: true,
+    };
+    let answer: ProduceResponse__Output;
+    try {
+      answer = await this.deps.forwarder.forwardProduce(address, request, timeoutMs);
+    } catch (error) {
+      if (!(error instanceof BrokerError)) {
+        failAll(
+          'NOT_LEADER_OR_FOLLOWER',
+          `could not forward to the leader at ${address}: ${String(error)}`,
+        );
+        return;
+      }
+      failAll(error.code, error.message, error);
+      return;
+    }
+    const failed = answer.results.find((r) => r.errorCode !== 'NONE');
+    if (failed !== undefined || answer.results.length !== item.batches.length) {
+      const code = failed?.errorCode ?? 'UNKNOWN_SERVER_ERROR';
+      failAll(code, failed?.errorMessage ?? 'the leader answered a different number of batches');
+      return;
+    }
+    const appended = answer.results.map((r, i) => ({
+      baseOffset: r.offset,
+      lastOffset: r.offset < 0 ? -1 : r.offset + RecordBatch.of(item.batches[i]!).recordCount - 1,
+    }));
+    const first = answer.results[0];
+    fillOffsets(
+      item,
+      appended,
+      first?.logStartOffset ?? -1,
+      results,
+      first?.logAppendTimeMs ?? null,
+    );
   }
 
   /** Looks the topic up, creating it first when the broker auto-creates topics. */
@@ -327,6 +420,7 @@ function validateProduce(request: ProduceRequest__Output): ValidRequest {
   });
   return {
     topic: request.topic,
+    isForwardAllowed: !request.noForward,
     acks: acks === 'ACKS_NONE' ? 'none' : acks === 'ACKS_LEADER' ? 'leader' : 'all',
     timeoutMs: request.timeoutMs === 0 ? limits.produceTimeoutMsDefault : request.timeoutMs,
     compression: COMPRESSIONS.indexOf(compression) as 0 | 1 | 2,
@@ -376,6 +470,12 @@ function emptyResult(): ProduceResult {
     logStartOffset: -1,
     logAppendTimeMs: -1,
   };
+}
+
+/** The leader's address to forward a share to, or null to answer the error instead. */
+function forwardTarget(error: BrokerError, isForwardAllowed: boolean): string | null {
+  if (!isForwardAllowed || error.code !== 'NOT_LEADER_OR_FOLLOWER') return null;
+  return error.leader?.address ?? null;
 }
 
 function fail(result: ProduceResult, code: ErrorCode, message: string, error?: BrokerError): void {

@@ -18,13 +18,20 @@ import {
   type PeerStatus,
   type RaftStatus,
 } from '../../raft/types.js';
-import type { DigestState } from '../raft-digest.js';
+
+/** The metadata state machine as of one applied index. */
+export interface AppliedState {
+  /** Raft index of the last entry applied; 0 before any. */
+  readonly appliedIndex: number;
+  /** Hex SHA-256 of the metadata image (MetadataState.digest). */
+  readonly digest: string;
+}
 
 /** What DescribeCluster reads from the node's Raft module. */
 export interface QuorumSource {
   status(): RaftStatus;
-  /** The state machine's state as of status().appliedIndex. */
-  applied(): DigestState;
+  /** The state machine's state, read at once (index and digest of one image). */
+  applied(): AppliedState;
 }
 
 const ROLES: Record<Role, QuorumRole> = {
@@ -41,7 +48,7 @@ const STATES: Record<ProgressState, ReplicationState> = {
   [ProgressState.SNAPSHOT]: 'REPLICATION_SNAPSHOT',
 };
 
-export function describeQuorum(status: RaftStatus, applied: DigestState): QuorumInfo {
+export function describeQuorum(status: RaftStatus, applied: AppliedState): QuorumInfo {
   const isLeader = status.role === Role.LEADER;
   const peers = new Map<number, PeerStatus>();
   for (const peer of status.peers) peers.set(peer.id, peer);

@@ -13,6 +13,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { limits } from '../../config/index.js';
 import { InvalidArgumentError } from '../../errors/index.js';
+import { decodeMetadataEntry } from '../../metadata/index.js';
 import {
   brookV1Peer,
   type ProposeRequest__Output,
@@ -43,6 +44,14 @@ export function raftPeerService(peer: RaftPeerEndpoint, logger: Logger): RaftPee
           `has ${entries.length} entries, more than ${limits.raftProposeEntriesMax}`,
         );
       }
+      entries.forEach((entry, i) => {
+        if (!isEmptyMetadataEntry(entry)) {
+          throw new InvalidArgumentError(
+            `entries[${i}]`,
+            'is not an empty metadata entry ({"v":1,"records":[]}, other fields ignored): metadata changes go through the controller',
+          );
+        }
+      });
       return peer.propose(entries);
     },
   );
@@ -55,4 +64,17 @@ export function raftPeerService(peer: RaftPeerEndpoint, logger: Logger): RaftPee
     definition: tolerantDefinition(brookV1Peer().RaftPeer.service),
     implementation: { Send: peer.handleSend, Propose: propose, RaftStatus: status },
   };
+}
+
+/**
+ * Whether `data` is a metadata entry without records, the only kind RaftPeer.Propose accepts:
+ * it exercises the quorum (tests, `npm run bench -- raft`, which pads it to a size) and changes
+ * no metadata, since the controller is the only writer of metadata records.
+ */
+function isEmptyMetadataEntry(data: Uint8Array): boolean {
+  try {
+    return decodeMetadataEntry(data).length === 0;
+  } catch {
+    return false;
+  }
 }

@@ -16,6 +16,7 @@ import type {
   ProduceStreamResponse,
 } from '../../proto/index.js';
 import { toServiceError, unary } from '../error-status.js';
+import { HEADER_FORWARDED } from '../peer-clients.js';
 import { requireDecoded } from './malformed.js';
 import type { AdminHandler } from './admin.js';
 import type { FetchHandler } from './fetch.js';
@@ -30,6 +31,8 @@ export interface ServiceDeps {
   readonly logger: Logger;
   readonly clusterId: string;
   readonly metadata: MetadataService;
+  /** Whether this node is the active controller, for forwarded admin calls. */
+  readonly gateway: { isActiveController(): boolean };
   readonly resolver: PartitionResolver;
   readonly produce: ProduceHandler;
   readonly fetch: FetchHandler;
@@ -73,13 +76,25 @@ export function brokerService(deps: ServiceDeps): BrokerHandlers {
 export function adminService(deps: ServiceDeps): AdminHandlers {
   const { logger, admin } = deps;
   return {
-    CreateTopics: unary('CreateTopics', logger, (r) => admin.createTopics(r)),
-    DeleteTopics: unary('DeleteTopics', logger, (r) => admin.deleteTopics(r)),
-    CreatePartitions: unary('CreatePartitions', logger, (r) => admin.createPartitions(r)),
+    CreateTopics: unary('CreateTopics', logger, (r, call) => {
+      refuseSecondHop(call, deps);
+      return admin.createTopics(r);
+    }),
+    DeleteTopics: unary('DeleteTopics', logger, (r, call) => {
+      refuseSecondHop(call, deps);
+      return admin.deleteTopics(r);
+    }),
+    CreatePartitions: unary('CreatePartitions', logger, (r, call) => {
+      refuseSecondHop(call, deps);
+      return admin.createPartitions(r);
+    }),
     DescribeConfigs: unary('DescribeConfigs', logger, (r) =>
       Promise.resolve(admin.describeConfigs(r)),
     ),
-    AlterConfigs: unary('AlterConfigs', logger, (r) => admin.alterConfigs(r)),
+    AlterConfigs: unary('AlterConfigs', logger, (r, call) => {
+      refuseSecondHop(call, deps);
+      return admin.alterConfigs(r);
+    }),
     DeleteRecords: unary('DeleteRecords', logger, (r) => admin.deleteRecords(r)),
     DescribeCluster: unary('DescribeCluster', logger, () =>
       Promise.resolve(describeCluster(deps.metadata, deps.clusterId, deps.quorum)),
@@ -157,6 +172,20 @@ function produceStream(
   });
   call.on('error', (error) =>
     deps.logger.debug({ err: error }, 'ProduceStream closed by the client'),
+  );
+}
+
+/**
+ * A call another node forwarded here because it took this node for the controller: if that is
+ * no longer so, answer NOT_CONTROLLER (the forwarding node retries) rather than forward again,
+ * so a call never bounces between nodes that disagree about the controller.
+ */
+function refuseSecondHop(call: { metadata: grpc.Metadata }, deps: ServiceDeps): void {
+  if (call.metadata.get(HEADER_FORWARDED).length === 0) return;
+  if (deps.gateway.isActiveController()) return;
+  throw new BrokerError(
+    'NOT_CONTROLLER',
+    'this node is no longer the active controller; the forwarding node retries',
   );
 }
 

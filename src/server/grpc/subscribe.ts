@@ -12,6 +12,7 @@ import type { SubscribeRequest__Output, SubscribeResponse } from '../../proto/in
 import type { PartitionResolver } from '../partition-resolver.js';
 import { requireEnum, requireInt, requireNonEmpty } from '../validate.js';
 import { toFetchedRecords } from './records.js';
+import { isPastHighWatermark } from './fetch.js';
 import { waitForHighWatermark } from './wait.js';
 
 const FORMATS = ['RECORDS', 'BATCHES'] as const;
@@ -58,6 +59,10 @@ export class SubscribeHandler {
     while (!signal.aborted) {
       // Resolved on every turn: a deleted topic or a moved leader ends the stream with its code.
       const { log } = this.resolver.leader(request.topic, request.partition);
+      if (isPastHighWatermark(log, offset)) {
+        await waitForHighWatermark(log, offset + 1, IDLE_WAIT_MS, signal);
+        continue;
+      }
       const read = await log.read(offset, maxBytes);
       const last = read.batches[read.batches.length - 1];
       if (last === undefined) {

@@ -137,6 +137,7 @@ describe('brook server with bad quorum settings', () => {
     const voter = await startBroker({
       port,
       extraArgs: ['--voters', voters, '--cluster-id', randomUUID()],
+      waitFor: 'listening',
     });
     try {
       await voter.stop();
@@ -191,7 +192,7 @@ describe('brook server with bad quorum settings', () => {
 
   it.each([
     [['--voters', '1@127.0.0.1:1,x'], /raft.voters: "x" is not id@host:port .*\(from flag/],
-    [['--node-id', '4', '--voters', '1@127.0.0.1:1'], /raft.voters does not name this node/],
+    [['--node-id', '4', '--voters', '1@127.0.0.1:1'], /node 4 is not in raft.voters.*--cluster-id/],
     [
       ['--node-id', '1', '--voters', '1@127.0.0.1:1,2@127.0.0.1:2'],
       /raft.voters names 2 nodes but cluster.id is not set/,

@@ -314,7 +314,8 @@ describe('RaftNode', () => {
 
     const client = rpcClient(follower.address);
     const status = await new Promise<grpc.StatusObject>((resolve) => {
-      client.Propose({ entries: [Buffer.from('x')] }, { deadline: Date.now() + 5_000 }, (e) =>
+      const empty = Buffer.from('{"v":1,"records":[]}');
+      client.Propose({ entries: [empty] }, { deadline: Date.now() + 5_000 }, (e) =>
         resolve(e as grpc.StatusObject),
       );
     });
@@ -328,7 +329,12 @@ describe('RaftNode', () => {
     const answer = await new Promise<{ firstIndex: number; lastIndex: number }>(
       (resolve, reject) => {
         leaderClient.Propose(
-          { entries: [Buffer.from('p1'), Buffer.from('p2')] },
+          {
+            entries: [
+              Buffer.from('{"v":1,"records":[],"pad":"p1"}'),
+              Buffer.from('{"v":1,"records":[],"pad":"p2"}'),
+            ],
+          },
           { deadline: Date.now() + 5_000 },
           (e, r) => (e === null ? resolve(r!) : reject(e)),
         );
@@ -341,6 +347,15 @@ describe('RaftNode', () => {
       );
     });
     expect(empty.code).toBe(grpc.status.INVALID_ARGUMENT);
+    // Only empty metadata entries: records are the controller's to write.
+    const records = await new Promise<grpc.StatusObject>((resolve) => {
+      const entry = Buffer.from('{"v":1,"records":[{"type":"TopicRecord","version":1}]}');
+      leaderClient.Propose({ entries: [entry] }, { deadline: Date.now() + 5_000 }, (e) =>
+        resolve(e as grpc.StatusObject),
+      );
+    });
+    expect(records.code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(records.details).toMatch(/entries\[0\].*controller/);
     const raw = await new Promise<Parameters<typeof statusFromProto>[0]>((resolve, reject) => {
       leaderClient.RaftStatus({}, { deadline: Date.now() + 5_000 }, (e, r) =>
         e === null ? resolve(r!) : reject(e),

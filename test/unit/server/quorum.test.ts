@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { describeQuorum } from '../../../src/server/grpc/quorum.js';
-import type { DigestState } from '../../../src/server/raft-digest.js';
+import type { AppliedState } from '../../../src/server/grpc/quorum.js';
 import type { RaftStatus } from '../../../src/raft/types.js';
 
-const applied: DigestState = { appliedIndex: 40, entryCount: 38, dataBytes: 3800, digest: 'ab' };
+const applied: AppliedState = { appliedIndex: 40, digest: 'ab' };
 
 const base: RaftStatus = {
   id: 2,

@@ -1,0 +1,205 @@
+/**
+ * The node's MetadataService: the image comes from the local metadata state machine; changes
+ * go to the active controller. On the active controller they run locally; any other node
+ * forwards them to the controller's Admin service (marked as forwarded, so they never hop
+ * twice), retries through controller failovers until limits.controllerForwardTimeoutMs, and
+ * answers only once its own image has applied the change, so a client that created a topic
+ * through this node can use it here at once.
+ */
+import type { Logger } from 'pino';
+import { limits } from '../config/index.js';
+import { BrokerError } from '../errors/index.js';
+import type {
+  ConfigChange,
+  CreateTopicInput,
+  CreateTopicResult,
+  ImageListener,
+  ItemResult,
+  MetadataImage,
+  MetadataService,
+  MetadataState,
+  QuorumController,
+} from '../metadata/index.js';
+import type {
+  AlterConfigsResponse__Output,
+  CreatePartitionsResponse__Output,
+  CreateTopicsResponse__Output,
+  DeleteTopicsResponse__Output,
+} from '../proto/index.js';
+import type { PeerClients } from './peer-clients.js';
+
+export interface ControllerGatewayOptions {
+  readonly state: MetadataState;
+  readonly controller: QuorumController | null;
+  readonly peers: PeerClients;
+  /** The active controller's node id and address as this node knows them, or null. */
+  readonly controllerAddress: () => { nodeId: number; address: string } | null;
+  /**
+   * Resolves once this node has acted on the metadata it applied (partition roles taken), so
+   * a topic created through this node can be produced to here at once.
+   */
+  readonly settled: () => Promise<void>;
+  readonly logger: Logger;
+}
+
+const RETRY_BACKOFF_MS = 100;
+
+export class ControllerGateway implements MetadataService {
+  constructor(private readonly options: ControllerGatewayOptions) {}
+
+  image(): MetadataImage {
+    return this.options.state.image();
+  }
+
+  onChange(listener: ImageListener): () => void {
+    return this.options.state.onChange(listener);
+  }
+
+  controllerId(): number {
+    return this.options.controllerAddress()?.nodeId ?? -1;
+  }
+
+  /** True when this node is the active controller. */
+  isActiveController(): boolean {
+    return this.options.controller?.active() === true;
+  }
+
+  createTopics(
+    topics: readonly CreateTopicInput[],
+    validateOnly: boolean,
+  ): Promise<CreateTopicResult[]> {
+    return this.route(
+      (c) => c.createTopics(topics, validateOnly),
+      async (address) => {
+        const response = await this.forward<CreateTopicsResponse__Output>(address, 'CreateTopics', {
+          topics: topics.map((t) => ({
+            name: t.name,
+            ...(t.partitions === null ? {} : { partitions: t.partitions }),
+            ...(t.replicationFactor === null ? {} : { replicationFactor: t.replicationFactor }),
+            configs: Object.fromEntries(t.configs),
+          })),
+          validateOnly,
+        });
+        return response.results.map((r) => ({ ...r, errorCode: r.errorCode }));
+      },
+    );
+  }
+
+  deleteTopics(names: readonly string[]): Promise<ItemResult[]> {
+    return this.route(
+      (c) => c.deleteTopics(names),
+      async (address) =>
+        (await this.forward<DeleteTopicsResponse__Output>(address, 'DeleteTopics', { names }))
+          .results,
+    );
+  }
+
+  createPartitions(
+    requests: readonly { name: string; count: number }[],
+    validateOnly: boolean,
+  ): Promise<ItemResult[]> {
+    return this.route(
+      (c) => c.createPartitions(requests, validateOnly),
+      async (address) =>
+        (
+          await this.forward<CreatePartitionsResponse__Output>(address, 'CreatePartitions', {
+            topics: requests,
+            validateOnly,
+          })
+        ).results,
+    );
+  }
+
+  alterTopicConfigs(
+    name: string,
+    changes: readonly ConfigChange[],
+    validateOnly: boolean,
+  ): Promise<ItemResult> {
+    return this.route(
+      (c) => c.alterTopicConfigs(name, changes, validateOnly),
+      async (address) => {
+        const response = await this.forward<AlterConfigsResponse__Output>(address, 'AlterConfigs', {
+          resources: [
+            {
+              resource: { type: 'TOPIC', name },
+              ops: changes.map((c) =>
+                c.value === null
+                  ? { name: c.name, op: 'DELETE', value: '' }
+                  : { name: c.name, op: 'SET', value: c.value },
+              ),
+            },
+          ],
+          validateOnly,
+        });
+        const result = response.results[0];
+        if (result === undefined) throw new BrokerError('UNKNOWN_SERVER_ERROR', 'empty answer');
+        return { name, errorCode: result.errorCode, errorMessage: result.errorMessage };
+      },
+    );
+  }
+
+  /**
+   * Runs locally on the active controller, else forwards; retries NOT_CONTROLLER and
+   * unreachable controllers (a failover) until the forward bound.
+   */
+  private async route<T>(
+    local: (controller: QuorumController) => Promise<T>,
+    remote: (address: string) => Promise<T>,
+  ): Promise<T> {
+    const deadline = Date.now() + limits.controllerForwardTimeoutMs;
+    for (;;) {
+      try {
+        const controller = this.options.controller;
+        let answer: T;
+        if (controller?.active() === true) {
+          answer = await local(controller);
+        } else {
+          const target = this.options.controllerAddress();
+          if (target === null) {
+            throw new BrokerError('NOT_CONTROLLER', 'no active controller is known yet');
+          }
+          answer = await remote(target.address);
+        }
+        await this.settle();
+        return answer;
+      } catch (error) {
+        const isRetriable =
+          (error instanceof BrokerError && error.code === 'NOT_CONTROLLER') ||
+          !(error instanceof BrokerError);
+        if (!isRetriable || Date.now() + RETRY_BACKOFF_MS > deadline) throw error;
+        this.options.logger.debug({ err: error }, 'controller unavailable; retrying');
+        await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS));
+      }
+    }
+  }
+
+  /** Waits (bounded) until this node acted on what it applied. */
+  private async settle(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, limits.metadataCatchUpTimeoutMs);
+    });
+    await Promise.race([this.options.settled(), bound]);
+    clearTimeout(timer);
+  }
+
+  /** Calls the controller's Admin service, then waits until this node applied the change. */
+  private async forward<Res>(address: string, method: string, request: object): Promise<Res> {
+    const response = await this.options.peers.call<Res>('Admin', address, method, request, {
+      deadlineMs: limits.controllerForwardTimeoutMs,
+      forwarded: true,
+    });
+    const offset = (response as { metadataOffset?: number }).metadataOffset ?? -1;
+    if (offset > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.options.state.waitForOffset(offset),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, limits.metadataCatchUpTimeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    return response;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * The ReplicaFetch service (peer.proto) of a partition leader: followers' fetches and their
+ * OffsetsForLeaderEpoch questions. A fetch reads up to the leader's durable log end (not the
+ * high watermark: followers replicate what is not committed yet), records the follower's
+ * progress (its fetch offset is its log end), and long-polls when there is nothing new.
+ *
+ * Epoch fencing (KIP-320): a follower that names an older leader epoch than the leader's gets
+ * FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH (this node has not applied that
+ * metadata yet); either way it waits for metadata and retries.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { limits } from '../../config/index.js';
+import { BrokerError, type ErrorCode } from '../../errors/index.js';
+import {
+  brookV1Peer,
+  type OffsetsForLeaderEpochPartitionResponse,
+  type OffsetsForLeaderEpochRequest__Output,
+  type OffsetsForLeaderEpochResponse,
+  type ReplicaFetchPartitionResponse,
+  type ReplicaFetchRequest__Output,
+  type ReplicaFetchResponse,
+} from '../../proto/index.js';
+import type { PartitionLeader, ReplicaManager } from '../../replication/index.js';
+import { unary } from '../error-status.js';
+import { requireCount, requireInt } from '../validate.js';
+import { tolerantDefinition } from './malformed.js';
+
+export interface ReplicaFetchDeps {
+  readonly replicas: ReplicaManager;
+  readonly logger: Logger;
+  readonly shutdown: AbortSignal;
+}
+
+export function replicaFetchService(deps: ReplicaFetchDeps): {
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+} {
+  const fetch = unary<ReplicaFetchRequest__Output, ReplicaFetchResponse>(
+    'ReplicaFetch.Fetch',
+    deps.logger,
+    (request) => replicaFetch(deps, request),
+  );
+  const offsets = unary<OffsetsForLeaderEpochRequest__Output, OffsetsForLeaderEpochResponse>(
+    'ReplicaFetch.OffsetsForLeaderEpoch',
+    deps.logger,
+    (request) => Promise.resolve(offsetsForLeaderEpoch(deps, request)),
+  );
+  return {
+    definition: tolerantDefinition(brookV1Peer().ReplicaFetch.service),
+    implementation: { Fetch: fetch, OffsetsForLeaderEpoch: offsets },
+  };
+}
+
+/** The leader state for a follower's request, or the Kafka error to answer with. */
+function leaderFor(
+  replicas: ReplicaManager,
+  topicId: string,
+  partition: number,
+  currentLeaderEpoch: number,
+): PartitionLeader | { code: ErrorCode; message: string } {
+  const leader = replicas.leaderOf(topicId, partition);
+  if (leader === undefined) {
+    return { code: 'NOT_LEADER_OR_FOLLOWER', message: 'this node does not lead the partition' };
+  }
+  if (currentLeaderEpoch < leader.leaderEpoch) {
+    const message = `leader epoch ${currentLeaderEpoch} is older than the current ${leader.leaderEpoch}`;
+    return { code: 'FENCED_LEADER_EPOCH', message };
+  }
+  if (currentLeaderEpoch > leader.leaderEpoch) {
+    const message = `leader epoch ${currentLeaderEpoch} is newer than this leader's ${leader.leaderEpoch}`;
+    return { code: 'UNKNOWN_LEADER_EPOCH', message };
+  }
+  return leader;
+}
+
+async function replicaFetch(
+  deps: ReplicaFetchDeps,
+  request: ReplicaFetchRequest__Output,
+): Promise<ReplicaFetchResponse> {
+  requireCount(request.partitions, 'partitions', limits.replicaFetchPartitionsMax, 1);
+  requireInt(request.replicaId, 'replica_id', 0, 2 ** 31 - 1);
+  request.partitions.forEach((p, i) => {
+    requireInt(p.partition, `partitions[${i}].partition`, 0, limits.partitionsPerTopicMax - 1);
+    requireInt(p.fetchOffset, `partitions[${i}].fetch_offset`, 0, Number.MAX_SAFE_INTEGER);
+  });
+  const waitMs = Math.min(request.maxWaitMs, limits.fetchWaitMsMax);
+  const partitionBytes = Math.max(
+    1,
+    Math.min(request.partitionMaxBytes, limits.fetchPartitionBytesMax),
+  );
+  let answer = await readAll(deps, request, partitionBytes, true);
+  if (answer.bytes === 0 && waitMs > 0 && answer.leaders.length > 0) {
+    const abort = new AbortController();
+    const signal = AbortSignal.any([abort.signal, deps.shutdown]);
+    await Promise.race(answer.leaders.map((leader) => leader.waitForChange(waitMs, signal)));
+    abort.abort();
+    answer = await readAll(deps, request, partitionBytes, false);
+  }
+  return { partitions: answer.partitions };
+}
+
+async function readAll(
+  deps: ReplicaFetchDeps,
+  request: ReplicaFetchRequest__Output,
+  partitionBytes: number,
+  isFirstRead: boolean,
+): Promise<{
+  partitions: ReplicaFetchPartitionResponse[];
+  bytes: number;
+  leaders: PartitionLeader[];
+}> {
+  const partitions: ReplicaFetchPartitionResponse[] = [];
+  const leaders: PartitionLeader[] = [];
+  let bytes = 0;
+  for (const p of request.partitions) {
+    const out: ReplicaFetchPartitionResponse = {
+      topicId: p.topicId,
+      partition: p.partition,
+      errorCode: 'NONE',
+      errorMessage: '',
+      highWatermark: -1,
+      logStartOffset: -1,
+      logEndOffset: -1,
+      recordBatches: [],
+    };
+    partitions.push(out);
+    const leader = leaderFor(deps.replicas, p.topicId, p.partition, p.currentLeaderEpoch);
+    if (!('log' in leader)) {
+      out.errorCode = leader.code;
+      out.errorMessage = leader.message;
+      continue;
+    }
+    const log = leader.log;
+    out.logStartOffset = log.logStartOffset;
+    out.logEndOffset = log.durableEndOffset;
+    if (p.fetchOffset < log.logStartOffset || p.fetchOffset > log.durableEndOffset) {
+      out.errorCode = 'OFFSET_OUT_OF_RANGE';
+      out.errorMessage = `fetch offset ${p.fetchOffset} is outside [${log.logStartOffset}, ${log.durableEndOffset}]`;
+      continue;
+    }
+    if (isFirstRead) leader.onFollowerFetch(request.replicaId, p.fetchOffset);
+    leaders.push(leader);
+    if (bytes < request.maxBytes) {
+      try {
+        const read = await log.read(p.fetchOffset, partitionBytes, {
+          maxOffset: log.durableEndOffset,
+        });
+        out.recordBatches = read.batches;
+        bytes += read.bytes;
+      } catch (error) {
+        if (!(error instanceof BrokerError)) throw error;
+        out.errorCode = error.code;
+        out.errorMessage = error.message;
+      }
+    }
+    out.highWatermark = log.highWatermark;
+  }
+  return { partitions, bytes, leaders };
+}
+
+function offsetsForLeaderEpoch(
+  deps: ReplicaFetchDeps,
+  request: OffsetsForLeaderEpochRequest__Output,
+): OffsetsForLeaderEpochResponse {
+  requireCount(request.partitions, 'partitions', limits.replicaFetchPartitionsMax, 1);
+  const partitions = request.partitions.map((p): OffsetsForLeaderEpochPartitionResponse => {
+    const leader = leaderFor(deps.replicas, p.topicId, p.partition, p.currentLeaderEpoch);
+    if (!('log' in leader)) {
+      return {
+        topicId: p.topicId,
+        partition: p.partition,
+        errorCode: leader.code,
+        errorMessage: leader.message,
+        leaderEpoch: -1,
+        endOffset: -1,
+      };
+    }
+    const answer = leader.log.endOffsetForEpoch(p.leaderEpoch);
+    return {
+      topicId: p.topicId,
+      partition: p.partition,
+      errorCode: 'NONE',
+      errorMessage: '',
+      leaderEpoch: answer.epoch,
+      endOffset: answer.endOffset,
+    };
+  });
+  return { partitions };
+}
