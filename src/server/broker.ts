@@ -226,7 +226,7 @@ export async function startBroker(
     }),
     fetch: new FetchHandler(resolver, peers),
     subscribe: new SubscribeHandler(resolver),
-    admin: new AdminHandler(config.nodeId, config, gateway, resolver),
+    admin: new AdminHandler(config.nodeId, config, gateway, resolver, peers),
     quorum: raft,
   };
   const v1 = brookV1();

@@ -12,6 +12,8 @@ import { BrokerError, type ErrorCode } from '../errors/index.js';
 import {
   brookV1,
   brookV1Peer,
+  type DeleteRecordsRequest,
+  type DeleteRecordsResponse__Output,
   type FetchRequest,
   type FetchResponse__Output,
   type ProduceRequest,
@@ -116,6 +118,17 @@ export class PeerClients implements ReplicaFetchClient {
     return this.call('Broker', address, 'Fetch', request, {
       deadlineMs: (request.maxWaitMs ?? 0) + limits.peerCallTimeoutMs,
       signal,
+    });
+  }
+
+  /** A DeleteRecords share forwarded to its partition leader (see grpc/admin.ts). */
+  forwardDeleteRecords(
+    address: string,
+    request: DeleteRecordsRequest,
+  ): Promise<DeleteRecordsResponse__Output> {
+    return this.call('Admin', address, 'DeleteRecords', request, {
+      deadlineMs: limits.peerCallTimeoutMs,
+      forwarded: true,
     });
   }
 

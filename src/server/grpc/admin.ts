@@ -14,8 +14,10 @@ import type {
   CreatePartitionsResponse,
   CreateTopicsRequest__Output,
   CreateTopicsResponse,
+  DeleteRecordsRequest,
   DeleteRecordsRequest__Output,
   DeleteRecordsResponse,
+  DeleteRecordsResponse__Output,
   DeleteRecordsResult,
   DeleteTopicsRequest__Output,
   DeleteTopicsResponse,
@@ -28,6 +30,14 @@ import { describeTopicConfigs } from '../topic-settings.js';
 import { requireCount, requireEnum, requireInt, requireNonEmpty } from '../validate.js';
 
 const RESOURCE_TYPES = ['TOPIC', 'BROKER'] as const;
+
+/** Sends a DeleteRecords request to a partition's leader (server/peer-clients.ts). */
+export interface DeleteRecordsForwarder {
+  forwardDeleteRecords(
+    address: string,
+    request: DeleteRecordsRequest,
+  ): Promise<DeleteRecordsResponse__Output>;
+}
 const ALTER_OPS = ['SET', 'DELETE'] as const;
 
 export class AdminHandler {
@@ -36,6 +46,7 @@ export class AdminHandler {
     private readonly config: BrokerConfig,
     private readonly metadata: MetadataService,
     private readonly resolver: PartitionResolver,
+    private readonly forwarder: DeleteRecordsForwarder,
   ) {}
 
   async createTopics(request: CreateTopicsRequest__Output): Promise<CreateTopicsResponse> {
@@ -151,7 +162,15 @@ export class AdminHandler {
     return { results, metadataOffset: this.offset() };
   }
 
-  async deleteRecords(request: DeleteRecordsRequest__Output): Promise<DeleteRecordsResponse> {
+  /**
+   * Moves log starts forward on the partition leaders. A partition led by another node is
+   * forwarded to it (once: `isForwarded` calls are answered here, NOT_LEADER_OR_FOLLOWER if
+   * need be), so an admin tool that knows one node works.
+   */
+  async deleteRecords(
+    request: DeleteRecordsRequest__Output,
+    isForwarded = false,
+  ): Promise<DeleteRecordsResponse> {
     requireCount(request.partitions, 'partitions', limits.fetchPartitionsMax, 1);
     request.partitions.forEach((p, i) => {
       requireNonEmpty(p.topic, `partitions[${i}].topic`);
@@ -172,12 +191,35 @@ export class AdminHandler {
         out.lowWatermark = await log.deleteBefore(p.offset === -1 ? log.highWatermark : p.offset);
       } catch (error) {
         if (!(error instanceof BrokerError)) throw error;
+        const leader = error.code === 'NOT_LEADER_OR_FOLLOWER' ? error.leader : null;
+        if (leader !== null && !isForwarded) {
+          results.push(await this.forwardDeleteRecords(leader.address, p, out));
+          continue;
+        }
         out.errorCode = error.code;
         out.errorMessage = error.message;
       }
       results.push(out);
     }
     return { results };
+  }
+
+  private async forwardDeleteRecords(
+    address: string,
+    wanted: DeleteRecordsRequest__Output['partitions'][number],
+    out: DeleteRecordsResult,
+  ): Promise<DeleteRecordsResult> {
+    try {
+      const answer = await this.forwarder.forwardDeleteRecords(address, { partitions: [wanted] });
+      return answer.results[0] ?? { ...out, errorCode: 'UNKNOWN_SERVER_ERROR' };
+    } catch (error) {
+      const coded = error instanceof BrokerError;
+      return {
+        ...out,
+        errorCode: coded ? error.code : 'NOT_LEADER_OR_FOLLOWER',
+        errorMessage: coded ? error.message : `could not reach the leader at ${address}`,
+      };
+    }
   }
 
   /** The image offset after a change, for forwarding nodes to wait on (0 before any). */

@@ -5,7 +5,8 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { BrokerError } from '../../errors/index.js';
+import { parseAddress } from '../../config/index.js';
+import { BrokerError, InvalidArgumentError } from '../../errors/index.js';
 import type { QuorumController } from '../../metadata/index.js';
 import {
   brookV1Peer,
@@ -87,6 +88,9 @@ export function brokerLifecycleService(deps: BrokerLifecycleDeps): {
     async (request) => {
       requireInt(request.nodeId, 'node_id', 0, NODE_ID_MAX);
       requireNonEmpty(request.address, 'address');
+      if (parseAddress(request.address) === null) {
+        throw new InvalidArgumentError('address', `"${request.address}" is not host:port`);
+      }
       if (request.clusterId !== deps.clusterId) {
         throw new BrokerError(
           'INCONSISTENT_CLUSTER_ID',

@@ -95,7 +95,9 @@ export function adminService(deps: ServiceDeps): AdminHandlers {
       refuseSecondHop(call, deps);
       return admin.alterConfigs(r);
     }),
-    DeleteRecords: unary('DeleteRecords', logger, (r) => admin.deleteRecords(r)),
+    DeleteRecords: unary('DeleteRecords', logger, (r, call) =>
+      admin.deleteRecords(r, call.metadata.get(HEADER_FORWARDED).length > 0),
+    ),
     DescribeCluster: unary('DescribeCluster', logger, () =>
       Promise.resolve(describeCluster(deps.metadata, deps.clusterId, deps.quorum)),
     ),

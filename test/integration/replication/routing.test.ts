@@ -84,6 +84,19 @@ describe('a node that does not lead the partition', () => {
   });
 });
 
+describe('DeleteRecords through a node that does not lead', () => {
+  it('is forwarded to the leader, which moves the log start', async () => {
+    const answer = await call<DeleteRecordsResponse__Output>(clients.admin, 'DeleteRecords', {
+      partitions: [{ topic: 'routed', partition: 0, offset: 1 }],
+    });
+    expect(answer.results[0]).toMatchObject({ errorCode: 'NONE', lowWatermark: 1 });
+    const fetched = await call<FetchResponse__Output>(clients.broker, 'Fetch', {
+      partitions: [{ topic: 'routed', partition: 0, offset: 1 }],
+    });
+    expect(fetched.partitions[0]).toMatchObject({ errorCode: 'NONE', logStartOffset: 1 });
+  });
+});
+
 describe('admin calls', () => {
   it(
     'reach the active controller through any node, and survive its failover',
