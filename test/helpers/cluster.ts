@@ -108,6 +108,20 @@ export async function createTopic(
 export interface Acked {
   readonly value: string;
   readonly offset: number;
+  /** Date.now() when the acknowledgement arrived. */
+  readonly atMs: number;
+}
+
+/** The longest time between two consecutive acknowledgements within [fromMs, toMs]. */
+export function longestStallMs(acked: readonly Acked[], fromMs: number, toMs: number): number {
+  let longest = 0;
+  let previous = fromMs;
+  for (const a of acked) {
+    if (a.atMs < fromMs || a.atMs > toMs) continue;
+    longest = Math.max(longest, a.atMs - previous);
+    previous = a.atMs;
+  }
+  return Math.max(longest, toMs - previous);
 }
 
 /**
@@ -164,7 +178,7 @@ export class ProduceLoad {
           partition: this.partition,
           value,
         });
-        this.acked.push({ value, offset: meta.offset });
+        this.acked.push({ value, offset: meta.offset, atMs: Date.now() });
       } catch {
         this.failed++;
       }
