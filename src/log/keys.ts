@@ -13,7 +13,7 @@
  * (i64^ = signed int64 with the sign bit flipped, so negative times sort before positive ones.)
  *
  * Key spaces of other modules in the same LevelDB, listed here so none is handed out twice:
- *   0x02 metadata log    (metadata/metadata-log.ts)
+ *   0x02 (retired: the metadata log before Raft; a data dir holding it is refused, server/broker.ts)
  *   0x03 raft entries    [0x03][index u64] (raft/io/store-codec.ts)
  *   0x04 raft state      hard state, snapshot meta, snapshot data, bootstrap membership
  *                        (raft/io/store-codec.ts)

@@ -67,8 +67,8 @@ Ctrl-C stops every node.
 /**
  * The example topic's replication factor: 3, or fewer when the cluster has fewer brokers. A topic
  * cannot have more replicas than the brokers the creating node knows, so this is also capped by
- * the shortest broker list among the answers (today 1: each node's local controller registers
- * only that node; once the metadata is on Raft, every node lists every broker).
+ * the shortest broker list among the answers (a node that has not yet applied every broker's
+ * registration lists fewer).
  */
 export function exampleReplicationFactor(answers: readonly (ClusterDescription | null)[]): number {
   const brokersKnown = answers.map((answer) => answer?.brokers.length ?? 0);
