@@ -5,8 +5,10 @@
  * the readiness timeout, and stops every node that still runs.
  *
  * Exit codes: 0 after a stop signal once every node has stopped; 130 when a second signal
- * cut the stop short with SIGKILL; 1 when a node ended on its own or the cluster was not ready
- * in time (after stopping the others).
+ * cut the stop short with SIGKILL; 1 when a node ended before the cluster was ready, every node
+ * ended, or the cluster was not ready in time (after stopping the others). A node that ends
+ * once the cluster is ready is reported, with the command to start it again, and the others
+ * keep running.
  */
 import type { ClusterDescription } from '../../client/index.js';
 import { write, type CliIo } from '../output.js';
@@ -176,9 +178,36 @@ class ClusterRun {
   start(node: DevNode, args: readonly string[], env: CliIo['env']): DevNodeProcess {
     const child = DevNodeProcess.start(node, args, env);
     this.nodes.push(child);
-    // A node that ends before the run is ending ends the run; later exits are the stop at work.
-    void child.exited.then((exit) => this.end({ kind: 'node-exit', node: child, exit }));
+    // Before the cluster is ready, a node that ends ends the run (it could not start). Once it
+    // is ready, a node that ends is a failure the cluster is built to survive (a `kill -9` to
+    // watch failover): it is reported and the rest carry on, until none is left. Exits after
+    // the run began ending are the stop at work.
+    void child.exited.then((exit) => {
+      if (this.ending !== null) return;
+      if (!this.isReady || this.nodes.every((other) => !other.isRunning())) {
+        this.end({ kind: 'node-exit', node: child, exit });
+        return;
+      }
+      void this.reportLoss(child, exit, args);
+    });
     return child;
+  }
+
+  private async reportLoss(
+    lost: DevNodeProcess,
+    exit: NodeExit,
+    args: readonly string[],
+  ): Promise<void> {
+    const running = this.nodes.filter((node) => node.isRunning()).length;
+    const restart = [process.execPath, ...args].map(shellWord).join(' ');
+    const log = shellWord(lost.node.logFile);
+    await this.say(
+      `node ${lost.node.id} ${describeExit(exit)}; the other ${running} carry on (Ctrl-C still stops them).
+` +
+        `  to start it again (this command does not stop it with Ctrl-C; stop it by its pid):
+` +
+        `  ${restart} >> ${log} 2>&1 &`,
+    );
   }
 
   private handleSignal(signal: NodeJS.Signals): void {

@@ -6,7 +6,11 @@
  * active controller, and keep working after the controller is killed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FetchResponse__Output, ProduceResponse__Output } from '../../../src/proto/index.js';
+import type {
+  DeleteRecordsResponse__Output,
+  FetchResponse__Output,
+  ProduceResponse__Output,
+} from '../../../src/proto/index.js';
 import { startCluster, type BrokerProcess } from '../../helpers/broker-process.js';
 import { FAST_CLUSTER_ARGS, createTopic, partitionState, waitFor } from '../../helpers/cluster.js';
 import { call, rawClients, type RawClients } from '../../helpers/grpc.js';
