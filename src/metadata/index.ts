@@ -19,16 +19,20 @@ export {
   type PartitionImage,
   type TopicImage,
 } from './image.js';
-export { MetadataState, type ImageListener } from './metadata-state.js';
+export { MetadataState, RELOAD_CHANGES, type ImageListener } from './metadata-state.js';
 export type { MetadataService } from './metadata-service.js';
 export {
   QuorumController,
-  type AlterPartitionInput,
   type ControllerRaft,
-  type HeartbeatInput,
   type QuorumControllerOptions,
-  type RegisterBrokerInput,
 } from './controller/quorum-controller.js';
+export type {
+  BrokerHeartbeatInput,
+  BrokerHeartbeatResponse,
+  RegisterBrokerInput,
+  RegisterBrokerResponse,
+} from './controller/brokers.js';
+export type { AlterPartitionInput, AlterPartitionResponse } from './controller/partitions.js';
 export {
   checkTopicName,
   type CreateTopicInput,

@@ -19,7 +19,8 @@ export type ImageListener = (image: MetadataImage, changes: MetadataChanges) => 
 
 const SNAPSHOT_VERSION = 1;
 
-const RELOAD: MetadataChanges = {
+/** The changes of a wholesale replacement: listeners reconcile against the whole image. */
+export const RELOAD_CHANGES: MetadataChanges = {
   isReload: true,
   changedBrokers: [],
   createdTopics: [],
@@ -94,7 +95,7 @@ export class MetadataState {
     const delta = new MetadataDelta(MetadataImage.EMPTY);
     delta.advanceTo(snapshot.meta.index);
     for (const record of body.records) delta.replay(checkMetadataRecord(record));
-    this.publish(delta.apply().image, RELOAD);
+    this.publish(delta.apply().image, RELOAD_CHANGES);
   }
 
   private publish(image: MetadataImage, changes: MetadataChanges): void {

@@ -19,7 +19,12 @@ import { ClassicLevel } from 'classic-level';
 import type { Logger } from 'pino';
 import { limits, type BrokerConfig } from '../config/index.js';
 import { LogManager, RetentionTask } from '../log/index.js';
-import { MetadataState, QuorumController, type MetadataImage } from '../metadata/index.js';
+import {
+  MetadataState,
+  QuorumController,
+  RELOAD_CHANGES,
+  type MetadataImage,
+} from '../metadata/index.js';
 import { brookV1, publicPackageDefinition } from '../proto/index.js';
 import { ReplicaManager } from '../replication/index.js';
 import { AdminHandler } from './grpc/admin.js';
@@ -204,7 +209,7 @@ export async function startBroker(
     logger: logger.child({ component: 'replication' }),
   });
   state.onChange((image, changes) => replicas.onImage(image, changes));
-  replicas.onImage(state.image(), { ...RELOAD_CHANGES });
+  replicas.onImage(state.image(), RELOAD_CHANGES);
   const resolver = new PartitionResolver(config.nodeId, gateway, (topicId, p) =>
     replicas.leaderOf(topicId, p),
   );
@@ -300,15 +305,6 @@ export async function startBroker(
     },
   };
 }
-
-const RELOAD_CHANGES = {
-  isReload: true,
-  changedBrokers: [],
-  createdTopics: [],
-  deletedTopics: [],
-  changedPartitions: new Map(),
-  changedConfigs: [],
-} as const;
 
 /** The Raft address of a member, from the membership in force. */
 function raftAddressOf(raft: OpenedRaftNode, nodeId: number): string | null {

@@ -23,10 +23,17 @@ import {
   fenceBroker,
   rebalancePreferredLeaders,
   registerBroker,
+  type BrokerHeartbeatInput,
   type BrokerHeartbeatResponse,
   type Liveness,
+  type RegisterBrokerInput,
+  type RegisterBrokerResponse,
 } from './brokers.js';
-import { alterPartition } from './partitions.js';
+import {
+  alterPartition,
+  type AlterPartitionInput,
+  type AlterPartitionResponse,
+} from './partitions.js';
 import {
   alterTopicConfigs,
   createPartitions,
@@ -69,31 +76,6 @@ export interface QuorumControllerOptions {
   readonly logger: Logger;
 }
 
-export interface RegisterBrokerInput {
-  readonly brokerId: number;
-  readonly incarnationId: string;
-  readonly host: string;
-  readonly port: number;
-  readonly rack: string;
-}
-
-export interface HeartbeatInput {
-  readonly brokerId: number;
-  readonly brokerEpoch: number;
-  readonly metadataOffset: number;
-  readonly wantShutDown: boolean;
-}
-
-export interface AlterPartitionInput {
-  readonly brokerId: number;
-  readonly brokerEpoch: number;
-  readonly topicId: string;
-  readonly partition: number;
-  readonly leaderEpoch: number;
-  readonly partitionEpoch: number;
-  readonly newIsr: readonly number[];
-}
-
 /** Records per rebalancing entry, so one Raft entry stays small. */
 const REBALANCE_CHANGES_MAX = 100;
 
@@ -131,7 +113,7 @@ export class QuorumController {
     return next;
   }
 
-  registerBroker(input: RegisterBrokerInput): Promise<{ brokerEpoch: number }> {
+  registerBroker(input: RegisterBrokerInput): Promise<RegisterBrokerResponse> {
     return this.run((image) => {
       const result = registerBroker(image, input, this.liveness(image), (topicId) =>
         this.options.isUncleanEnabled(image, topicId),
@@ -142,7 +124,7 @@ export class QuorumController {
     });
   }
 
-  brokerHeartbeat(input: HeartbeatInput): Promise<BrokerHeartbeatResponse> {
+  brokerHeartbeat(input: BrokerHeartbeatInput): Promise<BrokerHeartbeatResponse> {
     this.requireActive();
     return this.run((image) => {
       const broker = image.brokers.get(input.brokerId);
@@ -156,9 +138,7 @@ export class QuorumController {
     });
   }
 
-  alterPartition(
-    input: AlterPartitionInput,
-  ): Promise<ReturnType<typeof alterPartition>['response']> {
+  alterPartition(input: AlterPartitionInput): Promise<AlterPartitionResponse> {
     return this.run((image) => alterPartition(image, input, this.liveness(image)));
   }
 

@@ -54,9 +54,14 @@ export function brokerLifecycleService(deps: BrokerLifecycleDeps): {
           brokerEpoch: -1,
         };
       }
-      const { brokerEpoch } = await controller.registerBroker(request);
-      logger.info({ brokerId: request.brokerId, brokerEpoch }, 'broker registered');
-      return { errorCode: 'NONE', errorMessage: '', brokerEpoch };
+      const answer = await controller.registerBroker(request);
+      if (answer.errorCode === 'NONE') {
+        logger.info(
+          { brokerId: request.brokerId, brokerEpoch: answer.brokerEpoch },
+          'broker registered',
+        );
+      }
+      return answer;
     },
   );
   const heartbeat = unary<BrokerHeartbeatRequest__Output, BrokerHeartbeatResponse>(
