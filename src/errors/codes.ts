@@ -97,6 +97,13 @@ export const ERRORS = {
     status: S.UNAVAILABLE,
     message: 'fewer in-sync replicas than min.insync.replicas',
   },
+  NOT_ENOUGH_REPLICAS_AFTER_APPEND: {
+    code: 20,
+    retriable: true,
+    status: S.UNAVAILABLE,
+    message:
+      'the batch was appended, but the ISR shrank below min.insync.replicas before it was acknowledged',
+  },
   INVALID_TIMESTAMP: {
     code: 32,
     retriable: false,

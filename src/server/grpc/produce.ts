@@ -177,7 +177,7 @@ export class ProduceHandler {
         appends,
         resolved,
         item,
-        valid.acks,
+        { acks: valid.acks, minInsyncReplicas: settings.minInsyncReplicas },
         timeoutMs,
         results,
         appendTimeMs,
@@ -196,7 +196,7 @@ export class ProduceHandler {
     appends: Promise<{ baseOffset: number; lastOffset: number; logStartOffset: number }>[],
     resolved: ResolvedPartition,
     item: PartitionWork,
-    acks: Acks,
+    { acks, minInsyncReplicas }: { acks: Acks; minInsyncReplicas: number },
     timeoutMs: number,
     results: ProduceResult[],
     appendTimeMs: number | null,
@@ -228,6 +228,15 @@ export class ProduceHandler {
         );
       }
       if (!reached) throw timedOut(timeoutMs);
+      const isrSize = resolved.leader.inSyncReplicas().length;
+      if (isrSize < minInsyncReplicas) {
+        // As Kafka: the HW passed the batch over an ISR smaller than promised, so fewer than
+        // min.insync.replicas copies may exist. It stays in the log; the producer may retry.
+        throw new BrokerError(
+          'NOT_ENOUGH_REPLICAS_AFTER_APPEND',
+          `${isrSize} in-sync replica(s) when the batch committed, min.insync.replicas=${minInsyncReplicas}`,
+        );
+      }
     }
     fillOffsets(item, appended, resolved.log.logStartOffset, results, appendTimeMs);
   }
