@@ -11,35 +11,43 @@
  *      `consume`), reading the broker's /proc/<pid>/io before and after (write amplification),
  *      and again once its compactions are done;
  *   4. `consume` only: read the N records back with the SDK Consumer (measured);
+ *      `produce` only: send --one-at-a-time-records records one at a time, each ack awaited
+ *      (latency; one-at-a-time.ts);
  *   5. stop the broker, measure its data dir, remove it;
- *   6. raw LevelDB again, as in step 0; Brook's rates are reported as ratios of the mean of
+ *   6. `produce` with --cluster-nodes > 0: the same produce and one-at-a-time phases against a
+ *      replicated cluster of real processes, topic RF --replication-factor (cluster-bench.ts);
+ *   7. raw LevelDB again, as in step 0; Brook's rates are reported as ratios of the mean of
  *      the two raw runs, so a disk that drifts during the run moves both sides of the ratio.
  *
- * Bounds: --records and --max-seconds. The raw run before the broker stops at 15% of the time
- * limit, the Brook phases at 75%, the raw run after at 100%, each reporting what it measured;
- * a watchdog exits 30 s past the limit. The broker, the raw child and the temp dirs are removed
- * on every way out, Ctrl-C included.
+ * Bounds: --records, --one-at-a-time-records and --max-seconds. Each step stops at its share of
+ * the time limit (timeShares below) and reports what it measured; a watchdog exits 30 s past the
+ * limit. The brokers, the raw child and the temp dirs are removed on every way out, Ctrl-C
+ * included.
  */
-import { Admin } from '../src/client/index.js';
 import { BrokerProcess, disposeLiveBrokers, killLiveBrokers } from './broker-process.js';
+import { runCluster, type ClusterPhases } from './cluster-bench.js';
 import { OTHER_CORES_NOTICEABLE, RAW_TIME_MIN_MS, withWatchdog } from './run-bounds.js';
 import {
   dirSize,
-  ioDelta,
   machineFacts,
-  readProcIo,
   round,
   startCpuMeter,
-  waitForWritesToSettle,
   type CpuUse,
   type DirSize,
-  type ProcIo,
 } from './measure.js';
 import { parseOptions, type BenchOptions } from './options.js';
+import {
+  measureOneAtATimePhase,
+  measureProducePhase,
+  type OneAtATimePhase,
+  type ProducePhase,
+} from './phases.js';
 import { runRaftBench } from './raft-bench.js';
 import { killRawGrpcChildren } from './raw-grpc.js';
 import { defaultGroupBatches, killRawChildren, runRawLevelDb } from './raw-limits.js';
 import {
+  clusterFigures,
+  oneAtATimeFigures,
   phaseFigures,
   produceFigures,
   rawFigures,
@@ -48,21 +56,51 @@ import {
   targets,
   writeAmplification,
   type BenchReport,
+  type PhaseFigures,
+  type RawFigures,
   type RawRun,
 } from './report.js';
-import {
-  consume,
-  makeValuePool,
-  produce,
-  type PhaseResult,
-  type ProduceResult,
-} from './workloads.js';
+import { BENCH_TOPIC, createTopic } from './topic.js';
+import { consume, makeValuePool, type PhaseResult } from './workloads.js';
 
 const LINGER_MS = 5;
-/** Where in --max-seconds each step must stop: raw before, Brook, raw after (the rest). */
-const RAW_BEFORE_TIME_SHARE = 0.15;
-const BROOK_TIME_SHARE = 0.75;
-const TOPIC = 'bench';
+/** The cluster phases are skipped with less than this left before their deadline. */
+const CLUSTER_TIME_MIN_MS = 10_000;
+
+/**
+ * Where in --max-seconds each step must stop, as shares of it; the raw run after gets the rest.
+ * A one-at-a-time phase gets 10% of the limit, before the next step's share begins.
+ */
+interface TimeShares {
+  readonly rawBefore: number;
+  /** The single node's produce (and consume). */
+  readonly single: number;
+  readonly singleOneAtATime: number;
+  readonly cluster: number;
+  readonly clusterOneAtATime: number;
+}
+
+function timeShares(options: BenchOptions): TimeShares {
+  const isProduce = options.workload === 'produce';
+  const oneAtATime = isProduce && options.oneAtATimeRecords > 0 ? 0.1 : 0;
+  if (!isProduce || options.clusterNodes === 0) {
+    const brook = 0.75;
+    return {
+      rawBefore: 0.15,
+      single: brook - oneAtATime,
+      singleOneAtATime: brook,
+      cluster: brook,
+      clusterOneAtATime: brook,
+    };
+  }
+  return {
+    rawBefore: 0.1,
+    single: 0.4 - oneAtATime,
+    singleOneAtATime: 0.4,
+    cluster: 0.85 - oneAtATime,
+    clusterOneAtATime: 0.85,
+  };
+}
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -86,35 +124,73 @@ async function run(
   limitMs: number,
 ): Promise<BenchReport> {
   const notes: string[] = [];
+  const shares = timeShares(options);
+  const at = (share: number): number => startedAtMs + limitMs * share;
   const pool = makeValuePool(options.recordBytes);
   const rawRuns: RawResultOf[] = [];
-  const before = await measureRaw(options, 'before', startedAtMs + limitMs * RAW_BEFORE_TIME_SHARE);
+  const before = await measureRaw(options, 'before', at(shares.rawBefore));
   if (before !== null) rawRuns.push(before);
+  const single = await runSingleNode(options, pool, at(shares.single), at(shares.singleOneAtATime));
+  const cluster = await measureCluster(options, pool, shares, at, notes);
+  const after = await measureRaw(options, 'after', at(1));
+  if (after !== null) rawRuns.push(after);
+  for (const when of ['before', 'after'] as const) {
+    if (!rawRuns.some((r) => r.run.when === when)) {
+      notes.push(`raw LevelDB run ${when} the brokers skipped: too little of --max-seconds left`);
+    }
+  }
+  return assembleReport(options, startedAtMs, { single, cluster, rawRuns, notes });
+}
+
+/** Steps 1-5: one broker, started, measured, stopped and removed. */
+async function runSingleNode(
+  options: BenchOptions,
+  pool: readonly Buffer[],
+  deadlineMs: number,
+  oneAtATimeDeadlineMs: number,
+): Promise<SingleNode> {
   const broker = await BrokerProcess.start({ brookBin: options.brookBin, fsync: options.fsync });
   process.stderr.write(`bench: broker pid ${broker.pid} at ${broker.address}\n`);
   let brook: BrookPhases;
   let dataDir: DirSize | null = null;
   try {
-    brook = await runBrook(options, broker, pool, startedAtMs + limitMs * BROOK_TIME_SHARE);
+    brook = await runBrook(options, broker, pool, deadlineMs, oneAtATimeDeadlineMs);
   } finally {
     await broker.stop();
     dataDir = await dirSize(broker.dataDir);
     await broker.dispose();
   }
-  const after = await measureRaw(options, 'after', startedAtMs + limitMs);
-  if (after !== null) rawRuns.push(after);
-  for (const when of ['before', 'after'] as const) {
-    if (!rawRuns.some((r) => r.run.when === when)) {
-      notes.push(`raw LevelDB run ${when} the broker skipped: too little of --max-seconds left`);
-    }
+  return { brook, dataDir, brokerWarnings: broker.warningCount };
+}
+
+/**
+ * Step 6, when asked for and time allows. A cluster that fails (to start, to elect, to take the
+ * topic) leaves a note rather than ending the run: the other figures still stand.
+ */
+async function measureCluster(
+  options: BenchOptions,
+  pool: readonly Buffer[],
+  shares: TimeShares,
+  at: (share: number) => number,
+  notes: string[],
+): Promise<ClusterPhases | null> {
+  if (options.workload !== 'produce' || options.clusterNodes === 0) return null;
+  const produceMs = at(shares.cluster);
+  if (produceMs - Date.now() < CLUSTER_TIME_MIN_MS) {
+    notes.push('the cluster phases were skipped: too little of --max-seconds left');
+    return null;
   }
-  return assembleReport(options, startedAtMs, {
-    brook,
-    rawRuns,
-    dataDir,
-    brokerWarnings: broker.warningCount,
-    notes,
-  });
+  try {
+    return await runCluster(options, pool, {
+      produceMs,
+      oneAtATimeMs: at(shares.clusterOneAtATime),
+    });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`bench: the cluster phases failed: ${message}\n`);
+    notes.push(`the cluster phases failed: ${message.split('\n')[0]}`);
+    return null;
+  }
 }
 
 /** A raw LevelDB run, with the value size it used. */
@@ -153,51 +229,58 @@ function rawGroupBatches(options: BenchOptions): number {
   );
 }
 
-/** Everything the run measured, before it is turned into figures. */
-interface Measurements {
+/** The single broker's part of the run. */
+interface SingleNode {
   readonly brook: BrookPhases;
-  readonly rawRuns: readonly RawResultOf[];
   readonly dataDir: DirSize | null;
   readonly brokerWarnings: number;
+}
+
+/** Everything the run measured, before it is turned into figures. */
+interface Measurements {
+  readonly single: SingleNode;
+  readonly cluster: ClusterPhases | null;
+  readonly rawRuns: readonly RawResultOf[];
   readonly notes: string[];
 }
 
 function assembleReport(options: BenchOptions, startedAtMs: number, m: Measurements): BenchReport {
-  const { brook, notes } = m;
-  const runs = m.rawRuns.map((r) => r.run);
-  const raw =
-    runs.length === 0
-      ? null
-      : rawFigures(
-          runs,
-          rawGroupBatches(options),
-          m.rawRuns[0]!.valueBytesPerBatch,
-          options.fsync === 'always',
-        );
-  const produced = produceFigures(brook.produced, brook.produceCpu);
+  const { notes } = m;
+  const { brook } = m.single;
+  const raw = rawYardstick(options, m.rawRuns);
+  const produced = produceFigures(brook.produce.produced, brook.produce.cpu);
   const consumed = brook.consumed === null ? null : phaseFigures(brook.consumed, brook.consumeCpu);
-  const ratio = (brookMbPerSec: number, rawMbPerSec: number | null): number | null =>
-    rawMbPerSec === null || rawMbPerSec <= 0 ? null : round(brookMbPerSec / rawMbPerSec, 3);
-  const produceRatio =
-    options.workload === 'produce' ? ratio(produced.mbPerSec, raw?.writeMbPerSec ?? null) : null;
-  const consumeRatio =
-    consumed === null ? null : ratio(consumed.mbPerSec, raw?.readMbPerSec ?? null);
-  if (options.workload === 'consume') {
-    notes.push('the preload line is not the measurement: it only fills the topic');
-  }
-  const measured = options.workload === 'produce' ? produced : consumed;
-  const otherCores = measured?.cpu?.otherCores ?? null;
-  if (otherCores !== null && otherCores > OTHER_CORES_NOTICEABLE) {
-    notes.push(
-      `other processes kept ${otherCores} of ${machineFacts().cores} cores busy during the ` +
-        `measured phase: the machine was shared, so the figures are low and noisy`,
-    );
-  }
+  const cluster = m.cluster === null ? null : clusterFigures(m.cluster);
+  const oneAtATime =
+    options.workload === 'produce' && options.oneAtATimeRecords > 0
+      ? oneAtATimeFigures(brook.oneAtATime, m.cluster?.oneAtATime ?? null)
+      : null;
+  const ratio = (brookMbPerSec: number | undefined, rawMbPerSec: number | null): number | null =>
+    brookMbPerSec === undefined || rawMbPerSec === null || rawMbPerSec <= 0
+      ? null
+      : round(brookMbPerSec / rawMbPerSec, 3);
+  const isProduce = options.workload === 'produce';
+  const produceRatio = isProduce ? ratio(produced.mbPerSec, raw?.writeMbPerSec ?? null) : null;
+  const clusterRatio = ratio(cluster?.produce.mbPerSec, raw?.writeMbPerSec ?? null);
+  const consumeRatio = ratio(consumed?.mbPerSec, raw?.readMbPerSec ?? null);
+  if (!isProduce) notes.push('the preload line is not the measurement: it only fills the topic');
+  const measured: [string, PhaseFigures | null][] = isProduce
+    ? [
+        ['single-node produce', produced],
+        ['single-node one-at-a-time', oneAtATime?.singleNode ?? null],
+        ['cluster produce', cluster?.produce ?? null],
+        ['cluster one-at-a-time', oneAtATime?.cluster ?? null],
+      ]
+    : [['consume', consumed]];
+  const disturbed = disturbanceNote(measured);
+  if (disturbed !== null) notes.push(disturbed);
+  const phases = [produced, consumed, cluster?.produce ?? null];
   const isComplete =
-    produced.isComplete &&
-    (consumed?.isComplete ?? true) &&
-    runs.length === 2 &&
-    runs.every((r) => r.write.isComplete && (r.read?.isComplete ?? true));
+    phases.every((p) => p?.isComplete ?? true) &&
+    (!isProduce || options.clusterNodes === 0 || cluster !== null) &&
+    (oneAtATime === null || isOneAtATimeComplete(oneAtATime, options)) &&
+    (raw?.runs.length ?? 0) === 2 &&
+    (raw?.runs ?? []).every((r) => r.write.isComplete && (r.read?.isComplete ?? true));
   return {
     benchmark: options.workload,
     startedAt: new Date(startedAtMs).toISOString(),
@@ -207,21 +290,64 @@ function assembleReport(options: BenchOptions, startedAtMs: number, m: Measureme
     produce: produced,
     consume: consumed,
     writeAmplification: writeAmplification(
-      brook.produced.payloadBytes,
-      brook.produceIo,
-      brook.settledIo,
-      brook.settleSeconds,
+      brook.produce.produced.payloadBytes,
+      brook.produce.io,
+      brook.produce.settledIo,
+      brook.produce.settleSeconds,
     ),
-    dataDir: m.dataDir,
+    dataDir: m.single.dataDir,
     rawLevelDb: raw === null ? null : { ...raw, hasStateKey: options.hasRawStateKey },
-    ratios: { produceToRawWrite: produceRatio, consumeToRawRead: consumeRatio },
-    targets: targets(options, consumed, produceRatio),
-    brokerWarnings: m.brokerWarnings,
+    cluster,
+    oneAtATime,
+    ratios: {
+      produceToRawWrite: produceRatio,
+      clusterProduceToRawWrite: clusterRatio,
+      consumeToRawRead: consumeRatio,
+    },
+    targets: targets(options, consumed, produceRatio, cluster, oneAtATime),
+    brokerWarnings: m.single.brokerWarnings,
     notes,
   };
 }
 
+/** Raw LevelDB's figures (the mean of the runs), or null when no run was made. */
+function rawYardstick(options: BenchOptions, rawRuns: readonly RawResultOf[]): RawFigures | null {
+  if (rawRuns.length === 0) return null;
+  return rawFigures(
+    rawRuns.map((r) => r.run),
+    rawGroupBatches(options),
+    rawRuns[0]!.valueBytesPerBatch,
+    options.fsync === 'always',
+  );
+}
+
+/** Both one-at-a-time phases that were asked for ran to their record count. */
+function isOneAtATimeComplete(
+  o: NonNullable<BenchReport['oneAtATime']>,
+  options: BenchOptions,
+): boolean {
+  const wantsCluster = options.clusterNodes > 0;
+  return (o.singleNode?.isComplete ?? false) && (!wantsCluster || (o.cluster?.isComplete ?? false));
+}
+
+/** A note naming the measured phases during which other processes used the cores, if any. */
+function disturbanceNote(phases: readonly [string, PhaseFigures | null][]): string | null {
+  const busy: string[] = [];
+  for (const [name, figures] of phases) {
+    const otherCores = figures?.cpu?.otherCores ?? null;
+    if (otherCores !== null && otherCores > OTHER_CORES_NOTICEABLE) {
+      busy.push(`${otherCores} during the ${name} phase`);
+    }
+  }
+  if (busy.length === 0) return null;
+  return (
+    `other processes kept cores busy (of ${machineFacts().cores}): ${busy.join(', ')}; ` +
+    `the machine was shared, so those figures are low and noisy`
+  );
+}
+
 function settingsOf(options: BenchOptions): BenchReport['settings'] {
+  const isProduce = options.workload === 'produce';
   return {
     records: options.recordCount,
     recordBytes: options.recordBytes,
@@ -233,19 +359,18 @@ function settingsOf(options: BenchOptions): BenchReport['settings'] {
     fsync: options.fsync,
     windowRecords: options.windowRecords,
     lingerMs: LINGER_MS,
+    clusterNodes: isProduce ? options.clusterNodes : 0,
+    replicationFactor: options.replicationFactor,
+    oneAtATimeRecords: isProduce ? options.oneAtATimeRecords : 0,
     maxSeconds: options.maxSeconds,
   };
 }
 
 interface BrookPhases {
-  readonly produced: ProduceResult;
-  readonly produceCpu: CpuUse;
-  readonly produceIo: ProcIo | null;
-  /** From the start of the produce phase until the broker's compactions were done. */
-  readonly settledIo: ProcIo | null;
-  readonly settleSeconds: number;
+  readonly produce: ProducePhase;
   readonly consumed: PhaseResult | null;
   readonly consumeCpu: CpuUse | null;
+  readonly oneAtATime: OneAtATimePhase | null;
 }
 
 /** Steps 2-4 against the running broker. */
@@ -254,44 +379,35 @@ async function runBrook(
   broker: BrokerProcess,
   pool: readonly Buffer[],
   deadlineMs: number,
+  oneAtATimeDeadlineMs: number,
 ): Promise<BrookPhases> {
-  await createTopic(broker.address, options.partitionCount);
-  const ioBefore = await readProcIo(broker.pid);
-  const label = options.workload === 'produce' ? 'produce' : 'preload (not measured)';
-  const stopProduceMeter = await startCpuMeter(broker.pid);
-  const produced = await produce(options, broker.address, TOPIC, pool, deadlineMs, label);
-  const produceCpu = await stopProduceMeter();
-  const ioAfterProduce = await readProcIo(broker.pid);
-  // Compactions the produce phase set off belong to its cost; for consume, waiting also keeps
-  // them out of the measured read.
-  const settled = await waitForWritesToSettle(broker.pid, deadlineMs);
+  await createTopic(broker.address, { name: BENCH_TOPIC, partitions: options.partitionCount });
+  const brokers = { bootstrap: broker.address, pids: [broker.pid] };
+  const isProduce = options.workload === 'produce';
+  const label = isProduce ? 'produce' : 'preload (not measured)';
+  // Compactions the produce phase set off belong to its cost (measureProducePhase waits for
+  // them); for consume, waiting also keeps them out of the measured read.
+  const produce = await measureProducePhase(options, brokers, BENCH_TOPIC, pool, deadlineMs, label);
   let consumed: PhaseResult | null = null;
   let consumeCpu: CpuUse | null = null;
-  if (options.workload === 'consume') {
+  if (!isProduce) {
     const stopConsumeMeter = await startCpuMeter(broker.pid);
-    consumed = await consume(options, broker.address, TOPIC, produced.records, deadlineMs);
+    const count = produce.produced.records;
+    consumed = await consume(options, broker.address, BENCH_TOPIC, count, deadlineMs);
     consumeCpu = await stopConsumeMeter();
   }
-  return {
-    produced,
-    produceCpu,
-    produceIo: ioDelta(ioBefore, ioAfterProduce),
-    settledIo: ioDelta(ioBefore, settled.io),
-    settleSeconds: settled.seconds,
-    consumed,
-    consumeCpu,
-  };
-}
-
-async function createTopic(bootstrap: string, partitions: number): Promise<void> {
-  const admin = new Admin({ bootstrap });
-  try {
-    const [result] = await admin.createTopics([{ name: TOPIC, partitions }]);
-    if (result === undefined) throw new Error('CreateTopics answered without a result');
-    if (result.error !== undefined) throw result.error;
-  } finally {
-    await admin.close();
-  }
+  const oneAtATime =
+    isProduce && options.oneAtATimeRecords > 0
+      ? await measureOneAtATimePhase(
+          options,
+          brokers,
+          BENCH_TOPIC,
+          pool,
+          oneAtATimeDeadlineMs,
+          'one at a time (single node)',
+        )
+      : null;
+  return { produce, consumed, consumeCpu, oneAtATime };
 }
 
 /** Removes the broker and temp dirs on every way out: an error, Ctrl-C, SIGTERM, exit. */

@@ -35,9 +35,35 @@ export interface BenchOptions {
   readonly rawGroupBatches: number | null;
   /** Raw LevelDB also writes the partition state key in every write, as the broker does. */
   readonly hasRawStateKey: boolean;
+  /** Nodes of the replicated cluster the produce workload also measures; 0: no cluster. */
+  readonly clusterNodes: number;
+  /** Replication factor of the cluster's topic (min.insync.replicas: min(2, R)). */
+  readonly replicationFactor: number;
+  /** Records of each one-at-a-time latency phase (produce only); 0: none. */
+  readonly oneAtATimeRecords: number;
   /** Hard limit on the whole run; phases stop early and report what they measured. */
   readonly maxSeconds: number;
   readonly isJson: boolean;
+  readonly brookBin: string;
+}
+
+/** The parsed command line, as commander gives it. */
+interface RawOptions {
+  readonly records: number;
+  readonly recordBytes: number;
+  readonly batchRecords: number;
+  readonly acks: Acks;
+  readonly partitions: number;
+  readonly compression: CompressionName;
+  readonly fsync: FsyncPolicy;
+  readonly window: number;
+  readonly rawGroupBatches?: number;
+  readonly rawStateKey: boolean;
+  readonly clusterNodes: number;
+  readonly replicationFactor: number;
+  readonly oneAtATimeRecords: number;
+  readonly maxSeconds: number;
+  readonly json: boolean;
   readonly brookBin: string;
 }
 
@@ -45,13 +71,54 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   const program = new Command('bench')
     .description(
       'Brook end-to-end benchmark: starts a broker, measures produce or consume throughput and ' +
-        'latency, write amplification, and raw LevelDB beside it in the same run.',
+        'latency, write amplification, and raw LevelDB beside it in the same run; produce also ' +
+        'measures a replicated cluster and one-record-at-a-time latency.',
     )
     .argument(
       '<workload>',
       'produce | consume (raft is the third workload, with options of its own: bench raft --help)',
       choice(['produce', 'consume'] as const),
-    )
+    );
+  addWorkloadOptions(program);
+  addClusterOptions(program);
+  addRunOptions(program);
+  program.parse([...argv], { from: 'user' });
+  const opts = program.opts<RawOptions>();
+  if (opts.clusterNodes > 0 && opts.replicationFactor > opts.clusterNodes) {
+    program.error(
+      `--replication-factor ${opts.replicationFactor} needs at least that many --cluster-nodes ` +
+        `(got ${opts.clusterNodes})`,
+    );
+  }
+  const batchBytesMax = Math.min(
+    SDK_BATCH_BYTES_CEILING,
+    opts.batchRecords * (opts.recordBytes + SDK_RECORD_OVERHEAD_BYTES),
+  );
+  return {
+    workload: program.processedArgs[0] as Workload,
+    recordCount: opts.records,
+    recordBytes: opts.recordBytes,
+    batchRecords: opts.batchRecords,
+    batchBytesMax,
+    acks: opts.acks,
+    partitionCount: opts.partitions,
+    compression: opts.compression,
+    fsync: opts.fsync,
+    windowRecords: opts.window,
+    rawGroupBatches: opts.rawGroupBatches ?? null,
+    hasRawStateKey: opts.rawStateKey,
+    clusterNodes: opts.clusterNodes,
+    replicationFactor: opts.replicationFactor,
+    oneAtATimeRecords: opts.oneAtATimeRecords,
+    maxSeconds: opts.maxSeconds,
+    isJson: opts.json,
+    brookBin: opts.brookBin,
+  };
+}
+
+/** The producer, topic and broker settings, and the raw LevelDB yardstick's. */
+function addWorkloadOptions(program: Command): void {
+  program
     .option('--records <n>', 'records to produce or consume', integer(1, 100_000_000), 200_000)
     .option('--record-bytes <b>', 'bytes of each record value', integer(1, 1_048_576), 1024)
     .option('--batch-records <r>', 'records per producer batch', integer(1, 100_000), 100)
@@ -67,7 +134,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
         .default('none'),
     )
     .addOption(
-      new Option('--fsync <policy>', "the broker's log.fsync")
+      new Option('--fsync <policy>', "the brokers' log.fsync (single node and cluster alike)")
         .choices(['always', 'interval', 'never'])
         .default('always'),
     )
@@ -82,45 +149,29 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       'raw LevelDB also puts the partition state key in every write, as the broker does',
       false,
     );
-  addRunOptions(program);
-  program.parse([...argv], { from: 'user' });
-  const opts = program.opts<{
-    records: number;
-    recordBytes: number;
-    batchRecords: number;
-    acks: Acks;
-    partitions: number;
-    compression: CompressionName;
-    fsync: FsyncPolicy;
-    window: number;
-    rawGroupBatches?: number;
-    rawStateKey: boolean;
-    maxSeconds: number;
-    json: boolean;
-    brookBin: string;
-  }>();
-  const workload = program.processedArgs[0] as Workload;
-  const batchBytesMax = Math.min(
-    SDK_BATCH_BYTES_CEILING,
-    opts.batchRecords * (opts.recordBytes + SDK_RECORD_OVERHEAD_BYTES),
-  );
-  return {
-    workload,
-    recordCount: opts.records,
-    recordBytes: opts.recordBytes,
-    batchRecords: opts.batchRecords,
-    batchBytesMax,
-    acks: opts.acks,
-    partitionCount: opts.partitions,
-    compression: opts.compression,
-    fsync: opts.fsync,
-    windowRecords: opts.window,
-    rawGroupBatches: opts.rawGroupBatches ?? null,
-    hasRawStateKey: opts.rawStateKey,
-    maxSeconds: opts.maxSeconds,
-    isJson: opts.json,
-    brookBin: opts.brookBin,
-  };
+}
+
+/** The replicated cluster and the one-record-at-a-time latency phases (produce only). */
+function addClusterOptions(program: Command): void {
+  program
+    .option(
+      '--cluster-nodes <n>',
+      'produce only: also measure a cluster of this many nodes on loopback (0: no cluster)',
+      integer(0, 9),
+      3,
+    )
+    .option(
+      '--replication-factor <r>',
+      "replication factor of the cluster's topic (its min.insync.replicas: min(2, r))",
+      integer(1, 9),
+      3,
+    )
+    .option(
+      '--one-at-a-time-records <n>',
+      'produce only: records sent one at a time, each ack awaited, on each target (0: none)',
+      integer(0, 10_000_000),
+      2_000,
+    );
 }
 
 /** The options every workload takes: its time limit, JSON output, and the launcher to start. */

@@ -5,8 +5,8 @@
  * fsynced). Nodes are found, killed (SIGKILL) and restarted by node id; dispose() stops every
  * process and removes the dirs.
  */
-import { randomUUID } from 'node:crypto';
-import { BrokerProcess, freePort } from './broker-process.js';
+import type { BrokerProcess } from './broker-process.js';
+import { startVoters } from './cluster.js';
 import { RaftClients } from './raft-client.js';
 
 const SIZE = 3;
@@ -28,34 +28,12 @@ export class RaftCluster {
   ) {}
 
   static async start(brookBin: string): Promise<RaftCluster> {
-    const ports = await distinctPorts(SIZE);
-    const voters = ports.map((port, i) => `${i + 1}@127.0.0.1:${port}`).join(',');
-    // Every voter is formatted with the same cluster id, or they refuse each other's streams.
-    const clusterId = randomUUID();
-    const started = await Promise.allSettled(
-      ports.map((port, i) =>
-        BrokerProcess.start({
-          brookBin,
-          fsync: 'always',
-          nodeId: i + 1,
-          port,
-          extraArgs: ['--voters', voters, '--cluster-id', clusterId],
-        }),
-      ),
-    );
-    const nodes: ClusterNode[] = [];
-    let failure: unknown = null;
-    started.forEach((result, i) => {
-      if (result.status === 'fulfilled') {
-        nodes.push({ nodeId: i + 1, process: result.value, isRunning: true });
-      } else {
-        failure ??= result.reason;
-      }
-    });
-    if (failure !== null) {
-      await Promise.all(nodes.map((n) => n.process.dispose()));
-      throw failure;
-    }
+    const processes = await startVoters({ brookBin, fsync: 'always', count: SIZE });
+    const nodes: ClusterNode[] = processes.map((broker, i) => ({
+      nodeId: i + 1,
+      process: broker,
+      isRunning: true,
+    }));
     return new RaftCluster(nodes, new RaftClients());
   }
 
@@ -143,14 +121,3 @@ export class RaftCluster {
 
 export const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => setTimeout(resolve, ms));
-
-/** `count` distinct ports free right now, picked by starting and stopping a listener on each. */
-async function distinctPorts(count: number): Promise<number[]> {
-  const ports: number[] = [];
-  for (let attempt = 0; ports.length < count && attempt < count * 10; attempt++) {
-    const port = await freePort();
-    if (!ports.includes(port)) ports.push(port);
-  }
-  if (ports.length < count) throw new Error(`could not find ${count} free ports`);
-  return ports;
-}

@@ -3,6 +3,8 @@
  * it) and its human-readable rendering. MB is 10^6 bytes; payload bytes are records × record
  * bytes (values only), the unit of every MB/s and of the write-amplification ratios.
  */
+import type { ClusterPhases } from './cluster-bench.js';
+import { renderCluster, renderComparison, renderOneAtATime } from './cluster-report.js';
 import {
   MB,
   formatInt,
@@ -12,8 +14,19 @@ import {
   type MachineFacts,
   type ProcIo,
 } from './measure.js';
+import { WARMUP_RECORDS } from './one-at-a-time.js';
 import type { BenchOptions } from './options.js';
+import type { OneAtATimePhase } from './phases.js';
 import type { RawPhase, RawResult } from './raw-limits.js';
+import {
+  LABEL_WIDTH,
+  cpuText,
+  latencyText,
+  mb,
+  pct,
+  phaseText,
+  type Row,
+} from './report-format.js';
 import type { LatencySummary, PhaseResult, ProduceResult } from './workloads.js';
 
 export interface PhaseFigures {
@@ -78,6 +91,35 @@ export interface RawFigures {
   readonly readMbPerSec: number | null;
 }
 
+/** A phase with per-record latencies: a produce phase. */
+export type LatencyPhaseFigures = PhaseFigures & { readonly latency: LatencySummary };
+
+/** The replicated cluster's batching produce (cluster-bench.ts). */
+export interface ClusterFigures {
+  readonly nodes: number;
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
+  /** Leader node id of each partition when the produce phase started. */
+  readonly leaders: readonly number[];
+  /** CPU: brokerSeconds is the sum over the nodes. */
+  readonly produce: LatencyPhaseFigures;
+  /** Disk writes of all nodes together ÷ payload bytes: about R × one node's. */
+  readonly writeAmplification: WriteAmplification | null;
+  /** The nodes' data dirs together, after they stopped. */
+  readonly dataDirs: DirSize | null;
+  /** Warning and error lines the nodes logged until the measured phases ended (not at stop). */
+  readonly brokerWarnings: number;
+}
+
+/** One record at a time, each ack awaited (one-at-a-time.ts), on each target. */
+export interface OneAtATimeFigures {
+  readonly lingerMs: number;
+  /** Records sent before the measured ones, not counted. */
+  readonly warmupRecords: number;
+  readonly singleNode: LatencyPhaseFigures | null;
+  readonly cluster: LatencyPhaseFigures | null;
+}
+
 export interface Target {
   readonly name: string;
   /** Null when the run's settings are not the ones the target is defined for. */
@@ -102,22 +144,34 @@ export interface BenchReport {
     readonly fsync: string;
     readonly windowRecords: number;
     readonly lingerMs: number;
+    /** 0: no cluster phases. */
+    readonly clusterNodes: number;
+    readonly replicationFactor: number;
+    /** 0: no one-at-a-time phases. */
+    readonly oneAtATimeRecords: number;
     readonly maxSeconds: number;
   };
   readonly machine: MachineFacts;
   /** The measured produce phase (produce), or the unmeasured preload (consume). */
-  readonly produce: (PhaseFigures & { readonly latency: LatencySummary }) | null;
+  readonly produce: LatencyPhaseFigures | null;
   readonly consume: PhaseFigures | null;
   readonly writeAmplification: WriteAmplification | null;
   readonly dataDir: DirSize | null;
   readonly rawLevelDb: (RawFigures & { readonly hasStateKey: boolean }) | null;
+  /** The replicated cluster (produce only); null when --cluster-nodes 0 or it failed. */
+  readonly cluster: ClusterFigures | null;
+  /** Null for consume, or with --one-at-a-time-records 0. */
+  readonly oneAtATime: OneAtATimeFigures | null;
   readonly ratios: {
     /** Brook produce MB/s ÷ raw LevelDB write MB/s (payload basis). */
     readonly produceToRawWrite: number | null;
+    /** The cluster's produce MB/s ÷ raw LevelDB write MB/s (payload basis, one copy). */
+    readonly clusterProduceToRawWrite: number | null;
     /** Brook consume MB/s ÷ raw LevelDB sequential-read MB/s (payload basis). */
     readonly consumeToRawRead: number | null;
   };
   readonly targets: readonly Target[];
+  /** Warning and error log lines of the single broker. */
   readonly brokerWarnings: number;
   readonly notes: readonly string[];
 }
@@ -147,11 +201,41 @@ export function phaseFigures(phase: PhaseResult, cpu: CpuUse | null = null): Pha
   };
 }
 
-export function produceFigures(
-  phase: ProduceResult,
-  cpu: CpuUse | null,
-): PhaseFigures & { readonly latency: LatencySummary } {
+export function produceFigures(phase: ProduceResult, cpu: CpuUse | null): LatencyPhaseFigures {
   return { ...phaseFigures(phase, cpu), latency: phase.latency };
+}
+
+export function clusterFigures(phases: ClusterPhases): ClusterFigures {
+  const { produce } = phases;
+  return {
+    nodes: phases.nodes,
+    replicationFactor: phases.replicationFactor,
+    minInsyncReplicas: phases.minInsyncReplicas,
+    leaders: phases.leaders,
+    produce: produceFigures(produce.produced, produce.cpu),
+    writeAmplification: writeAmplification(
+      produce.produced.payloadBytes,
+      produce.io,
+      produce.settledIo,
+      produce.settleSeconds,
+    ),
+    dataDirs: phases.dataDirs,
+    brokerWarnings: phases.brokerWarnings,
+  };
+}
+
+export function oneAtATimeFigures(
+  singleNode: OneAtATimePhase | null,
+  cluster: OneAtATimePhase | null,
+): OneAtATimeFigures {
+  const figures = (phase: OneAtATimePhase | null): LatencyPhaseFigures | null =>
+    phase === null ? null : produceFigures(phase.produced, phase.cpu);
+  return {
+    lingerMs: 0,
+    warmupRecords: WARMUP_RECORDS,
+    singleNode: figures(singleNode),
+    cluster: figures(cluster),
+  };
 }
 
 export function writeAmplification(
@@ -227,6 +311,8 @@ export function targets(
   options: BenchOptions,
   consume: PhaseFigures | null,
   produceRatio: number | null,
+  cluster: ClusterFigures | null = null,
+  oneAtATime: OneAtATimeFigures | null = null,
 ): Target[] {
   const out: Target[] = [];
   const isReference = options.recordBytes === 1024;
@@ -251,25 +337,67 @@ export function targets(
       note: isReference ? 'defined for 1 KiB records' : 'not applicable: defined for 1 KiB records',
     });
   }
+  if (options.workload === 'produce' && options.clusterNodes > 0) {
+    out.push(...clusterTargets(options, cluster, oneAtATime));
+  }
   return out;
 }
 
-/** Adds one labelled line to the text block. */
-type Row = (label: string, text: string) => void;
+/** The replicated cluster's targets: 3 nodes, RF 3, acks=all, 1 KiB records. */
+function clusterTargets(
+  options: BenchOptions,
+  cluster: ClusterFigures | null,
+  oneAtATime: OneAtATimeFigures | null,
+): Target[] {
+  const out: Target[] = [];
+  const settings = 'fsync=always';
+  const applies =
+    options.clusterNodes === 3 &&
+    options.replicationFactor === 3 &&
+    options.acks === 'all' &&
+    options.recordBytes === 1024 &&
+    options.fsync === 'always';
+  const defined = `defined for 3 nodes, RF 3, acks=all, 1 KiB records, ${settings}`;
+  const isBatching = options.batchRecords > 1;
+  const mbPerSec = cluster?.produce.mbPerSec ?? null;
+  out.push({
+    name: 'cluster batching produce >= 50 MB/s',
+    isMet: applies && isBatching && mbPerSec !== null ? mbPerSec >= 50 : null,
+    value: mbPerSec,
+    threshold: 50,
+    note: applies && isBatching ? defined : `not applicable: ${defined}, batching on`,
+  });
+  if (options.oneAtATimeRecords > 0) {
+    const measured = oneAtATime?.cluster ?? null;
+    const p99 = measured !== null && measured.records > 0 ? measured.latency.p99Ms : null;
+    out.push({
+      name: 'cluster one-at-a-time p99 latency <= 3 ms',
+      isMet: applies && p99 !== null ? p99 <= 3 : null,
+      value: p99,
+      threshold: 3,
+      note: applies ? defined : `not applicable: ${defined}`,
+    });
+  }
+  return out;
+}
 
 /** The human-readable block. */
 export function renderText(report: BenchReport): string {
   const lines: string[] = [];
   const row: Row = (label, text) => {
-    lines.push(`${label.padEnd(18)}${text}`);
+    lines.push(`${label.padEnd(LABEL_WIDTH)}${text}`);
   };
   lines.push(
-    `Brook bench: ${report.benchmark}${report.isComplete ? '' : ' (INCOMPLETE: time limit)'}`,
+    `Brook bench: ${report.benchmark}` +
+      (report.isComplete ? '' : ' (INCOMPLETE: a phase was cut short or skipped, see below)'),
   );
   renderSetup(report, row);
   renderBrook(report, row);
   renderStorage(report, row);
+  renderCluster(report, row);
+  renderOneAtATime(report, row);
   renderRaw(report, row);
+  renderComparison(report, row);
   renderVerdicts(report, row);
   return lines.join('\n');
 }
@@ -284,6 +412,17 @@ function renderSetup(report: BenchReport, row: Row): void {
       `acks=${s.acks}, partitions=${s.partitions}, compression=${s.compression}, ` +
       `fsync=${s.fsync}, window ${formatInt(s.windowRecords)}`,
   );
+  if (report.benchmark === 'produce' && (s.clusterNodes > 0 || s.oneAtATimeRecords > 0)) {
+    row(
+      '',
+      (s.clusterNodes > 0
+        ? `cluster: ${s.clusterNodes} nodes, replication factor ${s.replicationFactor}; `
+        : 'no cluster; ') +
+        (s.oneAtATimeRecords > 0
+          ? `one at a time: ${formatInt(s.oneAtATimeRecords)} records per target`
+          : 'no one-at-a-time phase'),
+    );
+  }
   row(
     'machine',
     `${m.cores} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB RAM, ` +
@@ -295,11 +434,7 @@ function renderBrook(report: BenchReport, row: Row): void {
   if (report.produce !== null) {
     const p = report.produce;
     row(report.benchmark === 'produce' ? 'produce' : 'preload', phaseText(p));
-    row(
-      '  latency (ms)',
-      `p50 ${p.latency.p50Ms}  p99 ${p.latency.p99Ms}  p99.9 ${p.latency.p999Ms}  ` +
-        `max ${p.latency.maxMs}  mean ${p.latency.meanMs}  (send() to resolved)`,
-    );
+    row('  latency (ms)', `${latencyText(p.latency)}  (send() to resolved)`);
     if (p.cpu !== null) row('  CPU', cpuText(p.cpu));
   }
   if (report.consume !== null) {
@@ -369,43 +504,26 @@ function renderVerdicts(report: BenchReport, row: Row): void {
   if (r.produceToRawWrite !== null) {
     row('ratio', `produce = ${pct(r.produceToRawWrite)} of raw LevelDB write MB/s`);
   }
+  if (r.clusterProduceToRawWrite !== null) {
+    row(
+      'ratio',
+      `cluster produce = ${pct(r.clusterProduceToRawWrite)} of raw LevelDB write MB/s ` +
+        `(one copy; the cluster writes ${report.cluster?.replicationFactor ?? '?'})`,
+    );
+  }
   if (r.consumeToRawRead !== null) {
     row('ratio', `consume = ${pct(r.consumeToRawRead)} of raw LevelDB read MB/s`);
   }
   for (const target of report.targets) {
     const verdict = target.isMet === null ? 'n/a' : target.isMet ? 'MET' : 'NOT MET';
-    row('target', `${target.name}: ${verdict} (${target.note})`);
+    const value = target.value === null ? '' : `${target.value}; `;
+    row('target', `${target.name}: ${verdict} (${value}${target.note})`);
   }
   if (report.brokerWarnings > 0) {
     row('broker', `${report.brokerWarnings} warning/error log lines`);
   }
+  if (report.cluster !== null && report.cluster.brokerWarnings > 0) {
+    row('cluster', `${report.cluster.brokerWarnings} warning/error log lines`);
+  }
   for (const note of report.notes) row('note', note);
-}
-
-function phaseText(phase: PhaseFigures): string {
-  const records = phase.records > 0 ? `${formatInt(phase.records)} records, ` : '';
-  const rate = phase.records > 0 ? `${formatInt(phase.recordsPerSec)} records/s, ` : '';
-  return (
-    `${records}${mb(phase.payloadBytes)} in ${phase.seconds.toFixed(2)} s: ${rate}` +
-    `${phase.mbPerSec.toFixed(1)} MB/s${phase.isComplete ? '' : ' (stopped by the time limit)'}`
-  );
-}
-
-/** CPU per process; a raw LevelDB phase has no broker, and its child is the "client". */
-function cpuText(cpu: CpuFigures): string {
-  const one = (name: string, seconds: number | null, cores: number | null): string =>
-    seconds === null ? `${name} n/a` : `${name} ${seconds.toFixed(2)} s (${cores} cores)`;
-  const isRaw = cpu.brokerSeconds === null;
-  const parts = isRaw ? [] : [one('broker', cpu.brokerSeconds, cpu.brokerCores)];
-  parts.push(one(isRaw ? 'raw child' : 'client', cpu.clientSeconds, cpu.clientCores));
-  parts.push(one('other processes', cpu.otherSeconds, cpu.otherCores));
-  return parts.join(', ');
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / MB).toFixed(1)} MB`;
-}
-
-function pct(ratio: number): string {
-  return `${(ratio * 100).toFixed(1)}%`;
 }
