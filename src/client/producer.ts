@@ -159,6 +159,26 @@ class PendingRecord {
 }
 
 /** Records of one partition sent and retried together. */
+/** A scheduled callback that can be cancelled. */
+interface Wake {
+  cancel(): void;
+}
+
+/**
+ * Runs `fn` after `delayMs`; with 0, right after the current I/O phase (setImmediate), not
+ * through a timer: Node runs a 0 ms timer after at least 1 ms, which with lingerMs 0 cost a
+ * one-record-at-a-time producer about 2 ms per send (closing the batch, then draining).
+ * Records sent in the same tick still share the batch.
+ */
+function after(delayMs: number, fn: () => void): Wake {
+  if (delayMs <= 0) {
+    const immediate = setImmediate(fn);
+    return { cancel: () => clearImmediate(immediate) };
+  }
+  const timer = setTimeout(fn, delayMs);
+  return { cancel: () => clearTimeout(timer) };
+}
+
 class ProducerBatch {
   readonly records: PendingRecord[] = [];
   sizeBytes = 0;
@@ -181,7 +201,7 @@ class ProducerBatch {
  */
 class PartitionQueue {
   open: ProducerBatch | null = null;
-  lingerTimer: NodeJS.Timeout | null = null;
+  lingerTimer: Wake | null = null;
   readonly ready: ProducerBatch[] = [];
   inflight = 0;
   /** Sequence of the next batch to close. */
@@ -243,7 +263,7 @@ export class Producer {
   private readonly blocked: PendingRecord[] = [];
   private readonly idleWaiters: (() => void)[] = [];
   private readonly roomWaiters: (() => void)[] = [];
-  private drainTimer: NodeJS.Timeout | null = null;
+  private drainTimer: Wake | null = null;
   private drainAtMs = Infinity;
   private flushesInProgress = 0;
   private closed = false;
@@ -350,7 +370,7 @@ export class Producer {
   close(): Promise<void> {
     this.closed = true;
     this.closing ??= this.flush().finally(() => {
-      if (this.drainTimer !== null) clearTimeout(this.drainTimer);
+      this.drainTimer?.cancel();
       this.drainTimer = null;
       for (const stream of this.streams.values()) stream.close();
       this.streams.clear();
@@ -440,7 +460,7 @@ export class Producer {
       batch = new ProducerBatch(queue.topic, queue.partition, Date.now());
       queue.open = batch;
       const lingerMs = this.flushesInProgress > 0 ? 0 : this.lingerMs;
-      queue.lingerTimer = setTimeout(() => this.closeBatch(queue), lingerMs);
+      queue.lingerTimer = after(lingerMs, () => this.closeBatch(queue));
     }
     batch.records.push(record);
     batch.sizeBytes += record.sizeBytes;
@@ -449,7 +469,7 @@ export class Producer {
 
   /** Closes the open batch of `queue`: starts its encoding and queues it for sending. */
   private closeBatch(queue: PartitionQueue): void {
-    if (queue.lingerTimer !== null) clearTimeout(queue.lingerTimer);
+    queue.lingerTimer?.cancel();
     queue.lingerTimer = null;
     const batch = queue.open;
     if (batch === null) return;
@@ -468,13 +488,13 @@ export class Producer {
   private scheduleDrain(delayMs: number): void {
     const atMs = Date.now() + delayMs;
     if (this.drainTimer !== null && this.drainAtMs <= atMs) return;
-    if (this.drainTimer !== null) clearTimeout(this.drainTimer);
+    this.drainTimer?.cancel();
     this.drainAtMs = atMs;
-    this.drainTimer = setTimeout(() => {
+    this.drainTimer = after(delayMs, () => {
       this.drainTimer = null;
       this.drainAtMs = Infinity;
       this.drain();
-    }, delayMs);
+    });
   }
 
   /**
