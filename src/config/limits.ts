@@ -39,6 +39,11 @@ export const limits = {
   logReadBatchesMax: 100_000,
   /** Batches one log maintenance step (truncate, delete, retention scan) handles per write. */
   logMaintenanceBatchesMax: 1_000,
+  /**
+   * Bytes of a partition's newest batches kept in memory for readers that keep up (followers,
+   * tailing consumers). Small: at 60 MB/s 1 MiB is ~16 ms of appends, more than a follower lags.
+   */
+  logTailCacheBytesMax: 1024 * 1024,
   /** Batches one retention pass examines per partition. */
   retentionBatchesPerRunMax: 100_000,
   /** Topics in one admin request, and partitions per topic. */

@@ -26,6 +26,7 @@ import { BrokerError } from '../errors/index.js';
 import { assert } from '../util/assert.js';
 import { LeaderEpochCache, type EpochEndOffset, type EpochEntry } from './epoch-cache.js';
 import type { CommitWaiter, GroupCommit, LogWriteOp, Logger, StateSource } from './group-commit.js';
+import { TailCache } from './tail-cache.js';
 import {
   PartitionKeys,
   batchKeyOffset,
@@ -61,7 +62,10 @@ export interface ReadOptions {
 }
 
 export interface ReadResult {
-  /** Whole batches in offset order; each is a fresh buffer the caller owns. */
+  /**
+   * Whole batches in offset order. They may be shared with the log's in-memory tail: read them,
+   * never modify them.
+   */
   readonly batches: Buffer[];
   readonly bytes: number;
   readonly highWatermark: number;
@@ -176,6 +180,8 @@ export class PartitionLog implements StateSource {
   /** The log start to store while a truncation below the log start is midway, else null. */
   private stateStartOffset: number | null = null;
   private isDeleted = false;
+  /** The newest durable batches, for reads that keep up (tail-cache.ts). */
+  private readonly tail = new TailCache(limits.logTailCacheBytesMax);
 
   constructor(
     private readonly context: LogContext,
@@ -449,6 +455,7 @@ export class PartitionLog implements StateSource {
     // Writes complete in queue order, so one partition's appends become durable in offset order.
     assert(pending.nextOffset > this.durableEnd, `${this.name}: durable end moves forward`);
     this.durableEnd = pending.nextOffset;
+    this.tail.add(pending.baseOffset, pending.nextOffset, pending.batch);
     if (this.followsDurableEnd) {
       this.hw = this.durableEnd;
       this.scheduleNotify();
@@ -492,7 +499,11 @@ export class PartitionLog implements StateSource {
     const limitOffset = this.readLimit(options);
     this.checkReadRange(offset, limitOffset);
     let batches: Buffer[] = [];
-    if (offset < limitOffset) batches = await this.readRange(offset, limitOffset, maxBytes);
+    if (offset < limitOffset) {
+      batches =
+        this.tail.read(offset, limitOffset, maxBytes) ??
+        (await this.readRange(offset, limitOffset, maxBytes));
+    }
     this.assertLive();
     // A deleteBefore or truncateTo that ran meanwhile may have moved the range under us.
     this.checkReadRange(offset, Math.max(offset, this.readLimit(options)));
@@ -747,6 +758,7 @@ export class PartitionLog implements StateSource {
       }
       if (offset <= this.startOffset) return this.startOffset;
       this.startOffset = offset;
+      this.tail.clear();
       const change = this.epochs.truncateFromStart(offset);
       const ops: LogWriteOp[] = [];
       for (const epoch of change.removedEpochs)
@@ -829,6 +841,7 @@ export class PartitionLog implements StateSource {
       // No append waits for admission, so the queue's tail is the log end.
       assert(this.queuedEnd === this.endOffset, `${this.name}: nothing queued past the end`);
       this.isTruncating = true;
+      this.tail.clear();
       try {
         const base = await this.baseOfBatchAtOrBefore(offset);
         const newEnd = base === null ? offset : base;
@@ -883,6 +896,7 @@ export class PartitionLog implements StateSource {
       );
       assert(this.stateStartOffset === null, `${this.name}: resetTo during a truncation`);
       this.isTruncating = true;
+      this.tail.clear();
       try {
         this.startOffset = offset;
         this.endOffset = offset;
@@ -973,6 +987,7 @@ export class PartitionLog implements StateSource {
    */
   async delete(): Promise<void> {
     this.isDeleted = true;
+    this.tail.clear();
     this.scheduleNotify();
     await this.exclusive(async () => {
       await this.idle();
