@@ -156,6 +156,7 @@ export class FollowerFetcher {
   /** Stops the fetcher; resolves when its loop has ended. */
   async close(): Promise<void> {
     this.abort.abort();
+    this.roundAbort.abort();
     this.wakeLoop?.();
     await this.loop;
   }
@@ -175,10 +176,11 @@ export class FollowerFetcher {
       }
       let finish!: () => void;
       this.inFlight = new Promise((resolve) => (finish = resolve));
+      // One controller per round, aborted by remove() and by close(): not AbortSignal.any over
+      // the fetcher's lifetime signal, which in Node 20 keeps every round's signal alive.
       this.roundAbort = new AbortController();
-      const roundSignal = AbortSignal.any([signal, this.roundAbort.signal]);
       try {
-        await this.round(roundSignal);
+        await this.round(this.roundAbort.signal);
         this.backoffMs = BACKOFF_MS_MIN;
       } catch (error) {
         if (signal.aborted) break;

@@ -139,7 +139,7 @@ export class PartitionLeader {
     this.proposeIsr(newIsr, 'shrink');
   }
 
-  /** Resolves when new data or a new HW may be there for fetchers, or after `timeoutMs`. */
+  /** Resolves when new data may be there for fetchers (or on resignation), or after `timeoutMs`. */
   waitForChange(timeoutMs: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
@@ -180,8 +180,10 @@ export class PartitionLeader {
       this.followers,
     );
     if (hw <= this.log.highWatermark) return;
+    // Followers are not woken for a new HW alone: each would answer its long poll empty and
+    // fetch again, a round trip per record. They learn the HW with the next data, or when the
+    // poll times out; only a new leader starts from it.
     this.log.setHighWatermark(hw);
-    this.wake();
   }
 
   private mayAlter(): boolean {

@@ -91,10 +91,19 @@ async function replicaFetch(
   );
   let answer = await readAll(deps, request, partitionBytes, true);
   if (answer.bytes === 0 && waitMs > 0 && answer.leaders.length > 0) {
+    // A controller per request, linked to shutdown by a listener removed after: not
+    // AbortSignal.any, which in Node 20 keeps every request's signal alive on the long-lived one.
     const abort = new AbortController();
-    const signal = AbortSignal.any([abort.signal, deps.shutdown]);
-    await Promise.race(answer.leaders.map((leader) => leader.waitForChange(waitMs, signal)));
-    abort.abort();
+    const onShutdown = (): void => abort.abort();
+    deps.shutdown.addEventListener('abort', onShutdown, { once: true });
+    try {
+      await Promise.race(
+        answer.leaders.map((leader) => leader.waitForChange(waitMs, abort.signal)),
+      );
+    } finally {
+      deps.shutdown.removeEventListener('abort', onShutdown);
+      abort.abort();
+    }
     answer = await readAll(deps, request, partitionBytes, false);
   }
   return { partitions: answer.partitions };

@@ -52,13 +52,15 @@ export function brokerService(deps: ServiceDeps): BrokerHandlers {
     ),
     ProduceStream: (call) => produceStream(call, deps),
     Fetch: unary('Fetch', logger, (request, call) =>
-      deps.fetch.fetch(request, cancelSignal(call, deps.shutdown)),
+      withCancelSignal(call, deps.shutdown, (signal) => deps.fetch.fetch(request, signal)),
     ),
     Subscribe: (call) => {
       Promise.resolve()
         .then(() => {
           requireDecoded(call.request);
-          return deps.subscribe.subscribe(call, cancelSignal(call, deps.shutdown));
+          return withCancelSignal(call, deps.shutdown, (signal) =>
+            deps.subscribe.subscribe(call, signal),
+          );
         })
         .then(
           () => call.end(),
@@ -197,12 +199,24 @@ function deadlineOf(call: { getDeadline(): grpc.Deadline }): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-/** Aborts when the client cancels the call or the node shuts down. */
-function cancelSignal(
+/**
+ * Runs `work` with a signal that aborts when the client cancels the call or the node shuts
+ * down. The link to the node's shutdown signal is a listener removed when the work ends: not
+ * AbortSignal.any, which in Node 20 keeps every call's signal alive on the long-lived one.
+ */
+async function withCancelSignal<T>(
   call: { on(event: 'cancelled', listener: () => void): unknown },
   shutdown: AbortSignal,
-): AbortSignal {
+  work: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
-  call.on('cancelled', () => controller.abort());
-  return AbortSignal.any([controller.signal, shutdown]);
+  const abort = (): void => controller.abort();
+  call.on('cancelled', abort);
+  if (shutdown.aborted) controller.abort();
+  else shutdown.addEventListener('abort', abort, { once: true });
+  try {
+    return await work(controller.signal);
+  } finally {
+    shutdown.removeEventListener('abort', abort);
+  }
 }
