@@ -18,7 +18,10 @@ import {
   type FetchResponse__Output,
   type ProduceRequest,
   type ProduceResponse__Output,
+  type ReplicaFetchRequest,
+  type ReplicaFetchResponse__Output,
 } from '../proto/index.js';
+import { FetchStreamLink } from './fetch-stream-link.js';
 import type { ReplicaFetchClient } from '../replication/index.js';
 import { TRAILER_ERROR_CODE, TRAILER_LEADER_ADDRESS, TRAILER_LEADER_ID } from './error-status.js';
 
@@ -40,6 +43,7 @@ export const HEADER_FORWARDED = 'brook-forwarded';
 
 export class PeerClients implements ReplicaFetchClient {
   private readonly clients = new Map<string, AnyClient>();
+  private readonly fetchLinks = new Map<string, FetchStreamLink>();
 
   /** Calls `method` of `service` at `address`; rejects with a BrokerError when coded. */
   call<Res>(
@@ -76,15 +80,22 @@ export class PeerClients implements ReplicaFetchClient {
     });
   }
 
+  /** A follower's fetch, over the long-lived FetchStream to the leader at `address`. */
   fetch(
     address: string,
     request: Parameters<ReplicaFetchClient['fetch']>[1],
     signal: AbortSignal,
   ): ReturnType<ReplicaFetchClient['fetch']> {
-    return this.call('ReplicaFetch', address, 'Fetch', request, {
-      deadlineMs: request.maxWaitMs + limits.peerCallTimeoutMs,
-      signal,
-    });
+    let link = this.fetchLinks.get(address);
+    if (link === undefined) {
+      const client = this.client('ReplicaFetch', address) as unknown as {
+        FetchStream(): grpc.ClientDuplexStream<ReplicaFetchRequest, ReplicaFetchResponse__Output>;
+      };
+      link = new FetchStreamLink(() => client.FetchStream());
+      this.fetchLinks.set(address, link);
+    }
+    const wire = { ...request, partitions: [...request.partitions] };
+    return link.fetch(wire, request.maxWaitMs + limits.peerCallTimeoutMs, signal);
   }
 
   offsetsForLeaderEpoch(
@@ -133,6 +144,8 @@ export class PeerClients implements ReplicaFetchClient {
   }
 
   close(): void {
+    for (const link of this.fetchLinks.values()) link.close();
+    this.fetchLinks.clear();
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
   }

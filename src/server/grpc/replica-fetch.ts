@@ -22,9 +22,9 @@ import {
   type ReplicaFetchResponse,
 } from '../../proto/index.js';
 import type { PartitionLeader, ReplicaManager } from '../../replication/index.js';
-import { unary } from '../error-status.js';
+import { toServiceError, unary } from '../error-status.js';
 import { requireCount, requireInt } from '../validate.js';
-import { tolerantDefinition } from './malformed.js';
+import { requireDecoded, tolerantDefinition } from './malformed.js';
 
 export interface ReplicaFetchDeps {
   readonly replicas: ReplicaManager;
@@ -48,8 +48,48 @@ export function replicaFetchService(deps: ReplicaFetchDeps): {
   );
   return {
     definition: tolerantDefinition(brookV1Peer().ReplicaFetch.service),
-    implementation: { Fetch: fetch, OffsetsForLeaderEpoch: offsets },
+    implementation: {
+      Fetch: fetch,
+      FetchStream: (call: FetchStreamCall) => serveFetchStream(deps, call),
+      OffsetsForLeaderEpoch: offsets,
+    },
   };
+}
+
+type FetchStreamCall = grpc.ServerDuplexStream<ReplicaFetchRequest__Output, ReplicaFetchResponse>;
+
+/**
+ * One follower's fetch stream: requests are answered one at a time, in order, each like a
+ * Fetch call. The stream's long polls end when the follower cancels or the node shuts down; a
+ * request that fails (malformed) ends the stream with its status.
+ */
+function serveFetchStream(deps: ReplicaFetchDeps, call: FetchStreamCall): void {
+  const closed = new AbortController();
+  const close = (): void => closed.abort();
+  call.on('cancelled', close);
+  call.on('close', close);
+  deps.shutdown.addEventListener('abort', close, { once: true });
+  closed.signal.addEventListener('abort', () => deps.shutdown.removeEventListener('abort', close));
+  let turn: Promise<void> = Promise.resolve();
+  call.on('data', (request: ReplicaFetchRequest__Output) => {
+    turn = turn.then(async () => {
+      if (closed.signal.aborted) return;
+      try {
+        requireDecoded(request);
+        call.write(await replicaFetch(deps, request, closed.signal));
+      } catch (error) {
+        close();
+        call.emit('error', toServiceError(error, deps.logger, 'ReplicaFetch.FetchStream'));
+      }
+    });
+  });
+  call.on('end', () => {
+    void turn.then(() => {
+      if (!closed.signal.aborted) call.end();
+      close();
+    });
+  });
+  call.on('error', close);
 }
 
 /** The leader state for a follower's request, or the Kafka error to answer with. */
@@ -77,6 +117,7 @@ function leaderFor(
 async function replicaFetch(
   deps: ReplicaFetchDeps,
   request: ReplicaFetchRequest__Output,
+  cancelled: AbortSignal = deps.shutdown,
 ): Promise<ReplicaFetchResponse> {
   requireCount(request.partitions, 'partitions', limits.replicaFetchPartitionsMax, 1);
   requireInt(request.replicaId, 'replica_id', 0, 2 ** 31 - 1);
@@ -94,14 +135,16 @@ async function replicaFetch(
     // A controller per request, linked to shutdown by a listener removed after: not
     // AbortSignal.any, which in Node 20 keeps every request's signal alive on the long-lived one.
     const abort = new AbortController();
-    const onShutdown = (): void => abort.abort();
-    deps.shutdown.addEventListener('abort', onShutdown, { once: true });
+    const onCancel = (): void => abort.abort();
+    deps.shutdown.addEventListener('abort', onCancel, { once: true });
+    cancelled.addEventListener('abort', onCancel, { once: true });
     try {
       await Promise.race(
         answer.leaders.map((leader) => leader.waitForChange(waitMs, abort.signal)),
       );
     } finally {
-      deps.shutdown.removeEventListener('abort', onShutdown);
+      deps.shutdown.removeEventListener('abort', onCancel);
+      cancelled.removeEventListener('abort', onCancel);
       abort.abort();
     }
     answer = await readAll(deps, request, partitionBytes, false);
