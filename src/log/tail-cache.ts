@@ -5,7 +5,8 @@
  * the cached run restarts it. Bounded by bytes; the oldest batches leave first. Anything that
  * rewrites history (truncation, a new log start, deletion) clears it.
  *
- * Pure bookkeeping, no I/O. Buffers handed out are shared: callers must not modify them.
+ * Pure bookkeeping, no I/O. Buffers handed out are shared: callers must not modify them. A
+ * batch that is a view into a much larger buffer is copied, so the bound holds for memory too.
  */
 import { RecordBatch } from '../codec/index.js';
 import { assert } from '../util/assert.js';
@@ -30,7 +31,10 @@ export class TailCache {
     }
     if (baseOffset !== this.endOffset) this.clear();
     this.baseOffsets.push(baseOffset);
-    this.batches.push(batch);
+    // A batch is often a view into a much larger message (a produce request, a fetch answer of
+    // many batches): keeping the view would keep that whole message alive, beyond the bound.
+    const isView = batch.buffer.byteLength > 2 * batch.length;
+    this.batches.push(isView ? Buffer.from(batch) : batch);
     this.bytes += batch.length;
     this.endOffset = nextOffset;
     while (this.bytes > this.bytesMax) {

@@ -57,3 +57,17 @@ describe('TailCache', () => {
     expect(cache.read(4, 5, 1 << 20)).toBeNull();
   });
 });
+
+describe('TailCache memory', () => {
+  it('copies a batch that is a view into a larger buffer, so the message is not retained', async () => {
+    const batch = await batchAt(0, 10, 1000);
+    const message = Buffer.alloc(batch.length * 10);
+    batch.copy(message, 100);
+    const view = message.subarray(100, 100 + batch.length);
+    const cache = new TailCache(1024 * 1024);
+    cache.add(0, 10, view);
+    const [cached] = cache.read(0, 10, 1 << 20)!;
+    expect(cached).toEqual(batch);
+    expect(cached!.buffer.byteLength).toBeLessThan(message.length);
+  });
+});
