@@ -4,7 +4,7 @@
  * touch. Pure: no I/O.
  */
 import { assert } from '../util/assert.js';
-import type { MetadataRecord } from './records.js';
+import { topicConfigRecord, type MetadataRecord } from './records.js';
 
 export interface BrokerImage {
   readonly brokerId: number;
@@ -280,16 +280,7 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
   for (const topic of topics) {
     records.push({ type: 'TopicRecord', version: 1, name: topic.name, topicId: topic.topicId });
     const configs = [...topic.configs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [name, value] of configs) {
-      records.push({
-        type: 'ConfigRecord',
-        version: 1,
-        resourceType: 'topic',
-        resourceName: topic.name,
-        name,
-        value,
-      });
-    }
+    for (const [name, value] of configs) records.push(topicConfigRecord(topic.name, name, value));
     for (const partition of topic.partitions) {
       records.push({ type: 'PartitionRecord', version: 1, topicId: topic.topicId, ...partition });
     }

@@ -105,6 +105,18 @@ export interface ConfigRecord {
   readonly value: string | null;
 }
 
+/** The ConfigRecord that sets (or, with null, removes) `name` on topic `topic`. */
+export function topicConfigRecord(topic: string, name: string, value: string | null): ConfigRecord {
+  return {
+    type: 'ConfigRecord',
+    version: 1,
+    resourceType: 'topic',
+    resourceName: topic,
+    name,
+    value,
+  };
+}
+
 export interface RemoveTopicRecord {
   readonly type: 'RemoveTopicRecord';
   readonly version: 1;

@@ -5,7 +5,7 @@
  */
 import { limits } from '../../config/limits.js';
 import type { MetadataImage, TopicImage } from '../image.js';
-import type { MetadataRecord, PartitionRecord } from '../records.js';
+import { topicConfigRecord, type MetadataRecord, type PartitionRecord } from '../records.js';
 import { placeReplicas, startIndexOfLeader, type PlacementBroker } from './placement.js';
 import { checkTopicConfigs } from './topic-configs.js';
 import { topicDefinition } from '../../config/definitions.js';
@@ -118,14 +118,7 @@ export function createTopics(
     const topicId = newTopicId();
     records.push({ type: 'TopicRecord', version: 1, name: topic.name, topicId });
     for (const [name, value] of topic.configs) {
-      records.push({
-        type: 'ConfigRecord',
-        version: 1,
-        resourceType: 'topic',
-        resourceName: topic.name,
-        name,
-        value,
-      });
+      records.push(topicConfigRecord(topic.name, name, value));
     }
     records.push(
       ...placePartitions(topicId, 0, partitions, replicationFactor, live, placementStart),
@@ -243,14 +236,9 @@ export function alterTopicConfigs(
     if (problem !== null)
       return { records: [], error: { code: 'INVALID_CONFIG', message: problem } };
   }
-  const records: MetadataRecord[] = changes.map((c) => ({
-    type: 'ConfigRecord',
-    version: 1,
-    resourceType: 'topic',
-    resourceName: topic.name,
-    name: c.name,
-    value: c.value,
-  }));
+  const records: MetadataRecord[] = changes.map((c) =>
+    topicConfigRecord(topic.name, c.name, c.value),
+  );
   return { records, error: null };
 }
 
