@@ -234,7 +234,8 @@ class ClusterRun {
     const logs = `${shellWord(displayPath(this.plan.dataDir, options.cwd))}/node-*.log`;
     switch (ending.kind) {
       case 'signal': {
-        const running = this.nodes.filter((node) => node.isRunning()).length;
+        const stopping = this.nodes.filter((node) => node.isRunning());
+        const running = stopping.length;
         await this.say(
           `\n${ending.signal}: stopping ${running} ${running === 1 ? 'node' : 'nodes'} (Ctrl-C again to kill them at once)…`,
         );
@@ -243,7 +244,8 @@ class ClusterRun {
           await this.say(`node ${unstopped.join(', ')} did not exit even after SIGKILL`);
           return 1;
         }
-        for (const node of this.nodes) {
+        // Nodes that had ended before the stop were reported then.
+        for (const node of stopping) {
           const exit = node.exit;
           if (this.isForced || exit === null || (exit.code === 0 && exit.signal === null)) continue;
           await this.say(`node ${node.node.id} ${describeExit(exit)} while stopping; see its log`);
