@@ -15,61 +15,28 @@
  * The loop is strictly sequential per fetcher: one request in flight, appends and truncations
  * awaited before the next, so a partition's log never sees a truncation beside an append.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokerError } from '../errors/index.js';
 import type { PartitionLog } from '../log/index.js';
+import type {
+  OffsetsForLeaderEpochRequest,
+  OffsetsForLeaderEpochResponse__Output,
+  ReplicaFetchRequest,
+  ReplicaFetchResponse__Output,
+} from '../proto/index.js';
 
 /** The follower's view of the leader's ReplicaFetch service (peer.proto). */
 export interface ReplicaFetchClient {
   fetch(
     address: string,
-    request: {
-      replicaId: number;
-      brokerEpoch: number;
-      maxWaitMs: number;
-      partitionMaxBytes: number;
-      maxBytes: number;
-      partitions: readonly {
-        topicId: string;
-        partition: number;
-        fetchOffset: number;
-        currentLeaderEpoch: number;
-      }[];
-    },
+    request: ReplicaFetchRequest,
     signal: AbortSignal,
-  ): Promise<{
-    partitions: readonly {
-      topicId: string;
-      partition: number;
-      errorCode: string;
-      errorMessage: string;
-      highWatermark: number;
-      logStartOffset: number;
-      logEndOffset: number;
-      recordBatches: readonly Buffer[];
-    }[];
-  }>;
+  ): Promise<ReplicaFetchResponse__Output>;
   offsetsForLeaderEpoch(
     address: string,
-    request: {
-      replicaId: number;
-      partitions: readonly {
-        topicId: string;
-        partition: number;
-        currentLeaderEpoch: number;
-        leaderEpoch: number;
-      }[];
-    },
+    request: OffsetsForLeaderEpochRequest,
     signal: AbortSignal,
-  ): Promise<{
-    partitions: readonly {
-      topicId: string;
-      partition: number;
-      errorCode: string;
-      errorMessage: string;
-      leaderEpoch: number;
-      endOffset: number;
-    }[];
-  }>;
+  ): Promise<OffsetsForLeaderEpochResponse__Output>;
 }
 
 export interface FetcherOptions {
@@ -189,7 +156,7 @@ export class FollowerFetcher {
           { err: error, leaderId: this.options.leaderId, backoffMs: this.backoffMs },
           'replica fetch failed; retrying',
         );
-        await sleep(this.backoffMs, signal);
+        await pause(this.backoffMs, signal);
         this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MS_MAX);
       } finally {
         finish();
@@ -206,7 +173,7 @@ export class FollowerFetcher {
     if (truncating.length > 0) await this.truncate(truncating, signal);
     const fetching = [...this.partitions.values()].filter((p) => p.state === 'fetching');
     if (fetching.length === 0) {
-      await sleep(PARTITION_RETRY_MS, signal);
+      await pause(PARTITION_RETRY_MS, signal);
       return;
     }
     await this.fetch(fetching, signal);
@@ -361,18 +328,7 @@ export class FollowerFetcher {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) {
-      resolve();
-      return;
-    }
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
+/** Waits `ms`, or less when `signal` aborts (never rejects). */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return sleep(ms, undefined, { signal }).catch(() => undefined);
 }

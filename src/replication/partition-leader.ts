@@ -90,9 +90,9 @@ export class PartitionLeader {
     }
   }
 
-  /** The committed ISR as this leader knows it. */
-  inSyncReplicas(): readonly number[] {
-    return [...this.isr];
+  /** Members of the committed ISR (no copy: read on every acks=all produce). */
+  get isrSize(): number {
+    return this.isr.size;
   }
 
   /** A newer image of the same leader epoch: the ISR or replicas may have changed. */

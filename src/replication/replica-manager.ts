@@ -35,7 +35,13 @@ export interface ReplicaManagerOptions {
 
 type Role =
   | { readonly kind: 'leader'; readonly leader: PartitionLeader }
-  | { readonly kind: 'follower'; readonly leaderId: number; readonly leaderEpoch: number }
+  | {
+      readonly kind: 'follower';
+      readonly topicId: string;
+      readonly partition: number;
+      readonly leaderId: number;
+      readonly leaderEpoch: number;
+    }
   | { readonly kind: 'none' };
 
 export class ReplicaManager {
@@ -158,8 +164,7 @@ export class ReplicaManager {
     }
     for (const [id, role] of this.roles) {
       if (wanted.has(id)) continue;
-      const [topicId, partition] = parseKey(id);
-      await this.leaveRole(topicId, partition, role);
+      await this.leaveRole(role);
       this.roles.delete(id);
     }
     if (this.isInService) {
@@ -188,7 +193,7 @@ export class ReplicaManager {
         current.leader.update(partition);
         return;
       }
-      await this.leaveRole(topicId, partition.partition, current);
+      await this.leaveRole(current);
       log.setHighWatermarkFollowsDurableEnd(false);
       const leader = new PartitionLeader({
         nodeId,
@@ -215,7 +220,7 @@ export class ReplicaManager {
     }
     const broker = image.brokers.get(partition.leader);
     if (partition.leader < 0 || broker === undefined) {
-      await this.leaveRole(topicId, partition.partition, current);
+      await this.leaveRole(current);
       this.roles.set(id, { kind: 'none' });
       return;
     }
@@ -226,12 +231,14 @@ export class ReplicaManager {
     ) {
       return;
     }
-    await this.leaveRole(topicId, partition.partition, current);
+    await this.leaveRole(current);
     log.setHighWatermarkFollowsDurableEnd(false);
     const fetcher = this.fetcherFor(partition.leader, `${broker.host}:${broker.port}`);
     fetcher.add(topicId, partition.partition, log, partition.leaderEpoch);
     this.roles.set(id, {
       kind: 'follower',
+      topicId,
+      partition: partition.partition,
       leaderId: partition.leader,
       leaderEpoch: partition.leaderEpoch,
     });
@@ -241,7 +248,7 @@ export class ReplicaManager {
     );
   }
 
-  private async leaveRole(topicId: string, partition: number, role: Role): Promise<void> {
+  private async leaveRole(role: Role): Promise<void> {
     if (role.kind === 'leader') {
       role.leader.resign();
       // Appends admitted in the old epoch finish before anything truncates the log.
@@ -249,7 +256,7 @@ export class ReplicaManager {
     } else if (role.kind === 'follower') {
       const fetcher = this.fetchers.get(role.leaderId);
       if (fetcher !== undefined) {
-        await fetcher.remove(topicId, partition);
+        await fetcher.remove(role.topicId, role.partition);
         if (fetcher.size === 0) {
           this.fetchers.delete(role.leaderId);
           await fetcher.close();
@@ -259,10 +266,7 @@ export class ReplicaManager {
   }
 
   private async leaveAll(): Promise<void> {
-    for (const [id, role] of this.roles) {
-      const [topicId, partition] = parseKey(id);
-      await this.leaveRole(topicId, partition, role);
-    }
+    for (const role of this.roles.values()) await this.leaveRole(role);
     this.roles.clear();
   }
 
@@ -287,7 +291,7 @@ export class ReplicaManager {
     for (let partition = 0; partition < partitions; partition++) {
       const id = key(topicId, partition);
       const role = this.roles.get(id);
-      if (role !== undefined) await this.leaveRole(topicId, partition, role);
+      if (role !== undefined) await this.leaveRole(role);
       this.roles.delete(id);
       if (this.options.logs.partition(topicId, partition) !== undefined) {
         await this.options.logs.deletePartition(topicId, partition);
@@ -302,9 +306,4 @@ export class ReplicaManager {
 
 function key(topicId: string, partition: number): string {
   return `${topicId}/${partition}`;
-}
-
-function parseKey(id: string): [string, number] {
-  const slash = id.lastIndexOf('/');
-  return [id.slice(0, slash), Number(id.slice(slash + 1))];
 }

@@ -7,6 +7,7 @@
  * down until the controller has moved every leadership away.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { limits } from '../config/index.js';
 import { BrokerError } from '../errors/index.js';
@@ -223,8 +224,4 @@ export class BrokerSession {
     }
     throw lastError;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

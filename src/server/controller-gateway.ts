@@ -6,6 +6,7 @@
  * answers only once its own image has applied the change, so a client that created a topic
  * through this node can use it here at once.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { limits } from '../config/index.js';
 import { BrokerError } from '../errors/index.js';
@@ -160,7 +161,8 @@ export class ControllerGateway implements MetadataService {
           }
           answer = await remote(target.address);
         }
-        await this.settle();
+        // Bounded: this node acts on what it applied (partition roles taken) before answering.
+        await atMost(this.options.settled());
         return answer;
       } catch (error) {
         const isRetriable =
@@ -168,19 +170,9 @@ export class ControllerGateway implements MetadataService {
           !(error instanceof BrokerError);
         if (!isRetriable || Date.now() + RETRY_BACKOFF_MS > deadline) throw error;
         this.options.logger.debug({ err: error }, 'controller unavailable; retrying');
-        await new Promise((resolve) => setTimeout(resolve, RETRY_BACKOFF_MS));
+        await sleep(RETRY_BACKOFF_MS);
       }
     }
-  }
-
-  /** Waits (bounded) until this node acted on what it applied. */
-  private async settle(): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, limits.metadataCatchUpTimeoutMs);
-    });
-    await Promise.race([this.options.settled(), bound]);
-    clearTimeout(timer);
   }
 
   /** Calls the controller's Admin service, then waits until this node applied the change. */
@@ -190,16 +182,22 @@ export class ControllerGateway implements MetadataService {
       forwarded: true,
     });
     const offset = (response as { metadataOffset?: number }).metadataOffset ?? -1;
-    if (offset > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.options.state.waitForOffset(offset),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, limits.metadataCatchUpTimeoutMs);
-        }),
-      ]);
-      clearTimeout(timer);
-    }
+    if (offset > 0) await atMost(this.options.state.waitForOffset(offset));
     return response;
   }
+}
+
+/**
+ * Waits for `work`, but no longer than limits.metadataCatchUpTimeoutMs: catching up locally
+ * is a courtesy to the caller (use a change here at once), not a condition of the answer.
+ */
+async function atMost(work: Promise<void>): Promise<void> {
+  const bound = new AbortController();
+  await Promise.race([
+    work,
+    sleep(limits.metadataCatchUpTimeoutMs, undefined, { signal: bound.signal }).catch(
+      () => undefined,
+    ),
+  ]);
+  bound.abort();
 }

@@ -94,8 +94,7 @@ export class PeerClients implements ReplicaFetchClient {
       link = new FetchStreamLink(() => client.FetchStream());
       this.fetchLinks.set(address, link);
     }
-    const wire = { ...request, partitions: [...request.partitions] };
-    return link.fetch(wire, request.maxWaitMs + limits.peerCallTimeoutMs, signal);
+    return link.fetch(request, (request.maxWaitMs ?? 0) + limits.peerCallTimeoutMs, signal);
   }
 
   offsetsForLeaderEpoch(

@@ -125,7 +125,6 @@ export class QuorumController {
   }
 
   brokerHeartbeat(input: BrokerHeartbeatInput): Promise<BrokerHeartbeatResponse> {
-    this.requireActive();
     return this.run((image) => {
       const broker = image.brokers.get(input.brokerId);
       if (broker !== undefined && broker.brokerEpoch === input.brokerEpoch) {

@@ -228,7 +228,7 @@ export class ProduceHandler {
         );
       }
       if (!reached) throw timedOut(timeoutMs);
-      const isrSize = resolved.leader.inSyncReplicas().length;
+      const isrSize = resolved.leader.isrSize;
       if (isrSize < minInsyncReplicas) {
         // As Kafka: the HW passed the batch over an ISR smaller than promised, so fewer than
         // min.insync.replicas copies may exist. It stays in the log; the producer may retry.
