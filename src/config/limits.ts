@@ -40,10 +40,11 @@ export const limits = {
   /** Batches one log maintenance step (truncate, delete, retention scan) handles per write. */
   logMaintenanceBatchesMax: 1_000,
   /**
-   * Bytes of a partition's newest batches kept in memory for readers that keep up (followers,
-   * tailing consumers). Small: at 60 MB/s 1 MiB is ~16 ms of appends, more than a follower lags.
+   * Memory for every partition's newest batches together, kept for readers that keep up
+   * (followers, tailing consumers; tail-cache.ts). A follower is about one produce request
+   * (up to 4 MiB) behind, so this lets a few busy partitions serve their followers from memory.
    */
-  logTailCacheBytesMax: 1024 * 1024,
+  logTailCacheBytesMax: 64 * MiB,
   /** Batches one retention pass examines per partition. */
   retentionBatchesPerRunMax: 100_000,
   /** Topics in one admin request, and partitions per topic. */

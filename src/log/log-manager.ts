@@ -23,6 +23,7 @@ import {
   type PartitionState,
 } from './keys.js';
 import { PartitionLog, type LogContext } from './partition-log.js';
+import { TailCacheBudget } from './tail-cache.js';
 
 export interface LogManagerConfig {
   /** 'always' (the safe default), 'interval' or 'never'; see group-commit.ts. */
@@ -93,6 +94,7 @@ export class LogManager {
       commit: this.commit,
       logger,
       fault: (error, details) => this.fault(error, details, onFatal),
+      tailBudget: new TailCacheBudget(limits.logTailCacheBytesMax),
     };
   }
 

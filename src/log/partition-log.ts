@@ -26,7 +26,7 @@ import { BrokerError } from '../errors/index.js';
 import { assert } from '../util/assert.js';
 import { LeaderEpochCache, type EpochEndOffset, type EpochEntry } from './epoch-cache.js';
 import type { CommitWaiter, GroupCommit, LogWriteOp, Logger, StateSource } from './group-commit.js';
-import { TailCache } from './tail-cache.js';
+import { TailCache, type TailCacheBudget } from './tail-cache.js';
 import {
   PartitionKeys,
   batchKeyOffset,
@@ -48,6 +48,8 @@ export interface LogContext {
    * fatal handler once and returns the error to throw to the caller.
    */
   fault(error: Error, details: object): BrokerError;
+  /** The node's memory bound for every partition's in-memory tail. */
+  readonly tailBudget: TailCacheBudget;
 }
 
 export interface AppendResult {
@@ -181,7 +183,7 @@ export class PartitionLog implements StateSource {
   private stateStartOffset: number | null = null;
   private isDeleted = false;
   /** The newest durable batches, for reads that keep up (tail-cache.ts). */
-  private readonly tail = new TailCache(limits.logTailCacheBytesMax);
+  private readonly tail: TailCache;
 
   constructor(
     private readonly context: LogContext,
@@ -192,6 +194,7 @@ export class PartitionLog implements StateSource {
     this.topicId = topicId;
     this.partition = partition;
     this.keys = new PartitionKeys(topicId, partition);
+    this.tail = new TailCache(context.tailBudget);
     assert(recovered.logStartOffset <= recovered.logEndOffset, 'recovered logStart <= logEnd');
     this.startOffset = recovered.logStartOffset;
     this.endOffset = recovered.logEndOffset;
