@@ -79,6 +79,7 @@ export class BrokerProcess {
     const child = spawn(
       process.execPath,
       [
+        ...nodeFlags(),
         options.brookBin,
         'server',
         '--node-id',
@@ -225,4 +226,9 @@ export function freePort(): Promise<number> {
       });
     });
   });
+}
+
+/** Extra node flags for every broker (e.g. `--cpu-prof`): a diagnostic, from BROOK_BENCH_NODE_FLAGS. */
+function nodeFlags(): string[] {
+  return (process.env.BROOK_BENCH_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
 }

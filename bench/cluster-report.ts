@@ -1,8 +1,10 @@
 /**
  * The human-readable lines of `bench produce`'s replicated cluster and one-at-a-time phases, and
  * the two summary tables that put every target side by side: batching throughput (raw LevelDB,
- * single node, cluster) and one-record-at-a-time latency (single node, cluster).
+ * single node, cluster, the raw CPU floor's bound) and one-record-at-a-time latency (single
+ * node, cluster, the raw sync write and gRPC call, the sampled ack floors).
  */
+import type { AckFloorEstimate, RawLatencyFigures } from './floor-report.js';
 import { formatInt } from './measure.js';
 import type { BenchReport, LatencyPhaseFigures } from './report.js';
 import { cpuText, latencyText, mb, pct, phaseText, type Row } from './report-format.js';
@@ -92,13 +94,21 @@ export function renderComparison(report: BenchReport, row: Row): void {
     report.cluster?.produce ?? null,
     report.ratios.clusterProduceToRawWrite,
   );
+  const floors = report.rawFloors;
+  const cpuFloor = floors?.cpuFloor ?? null;
+  if (cpuFloor !== null) {
+    // Not a measured rate: what the cores allow at the raw floor's CPU per MB.
+    row(
+      `  CPU floor RF ${cpuFloor.replicationFactor}`,
+      cells(['bound', cpuFloor.boundMbPerSec.toFixed(1)]),
+    );
+  }
   const o = report.oneAtATime;
   if (o === null) return;
   row('one at a time', cells(['records/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'max ms']));
   const latency = (label: string, f: LatencyPhaseFigures | null): void => {
     if (f === null) return;
     const l = f.latency;
-    const ms = (value: number): string => value.toFixed(2);
     row(
       `  ${label}`,
       cells([formatInt(f.recordsPerSec), ms(l.p50Ms), ms(l.p99Ms), ms(l.p999Ms), ms(l.maxMs)]),
@@ -106,6 +116,28 @@ export function renderComparison(report: BenchReport, row: Row): void {
   };
   latency('single node', o.singleNode);
   latency(clusterLabel(report), o.cluster);
+  const rawLatency = (label: string, f: RawLatencyFigures | null): void => {
+    if (f === null) return;
+    const l = f.latency;
+    row(
+      `  ${label}`,
+      cells([formatInt(f.perSec), ms(l.p50Ms), ms(l.p99Ms), ms(l.p999Ms), ms(l.maxMs)]),
+    );
+  };
+  rawLatency('raw sync write', floors?.syncWrites ?? null);
+  rawLatency('raw gRPC call', floors?.roundTrips ?? null);
+  // Sampled estimates: only p50 and p99 are printed (see the raw floors block).
+  const floor = (label: string, e: AckFloorEstimate | null): void => {
+    if (e === null) return;
+    row(`  ${label}`, cells(['est.', ms(e.p50Ms), ms(e.p99Ms)]));
+  };
+  const ackFloor = floors?.ackFloor ?? null;
+  floor('floor 1 node', ackFloor?.singleNode ?? null);
+  floor(`floor RF ${ackFloor?.cluster?.replicationFactor ?? ''}`, ackFloor?.cluster ?? null);
+}
+
+function ms(value: number): string {
+  return value.toFixed(2);
 }
 
 function clusterLabel(report: BenchReport): string {

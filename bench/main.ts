@@ -5,6 +5,9 @@
  * The run:
  *   0. raw LevelDB in a child process (raw-limits.ts): the same batches written, for consume
  *      also read back, with nothing in between; before the broker starts, nothing competes;
+ *      `produce` then measures the cluster targets' raw floors, still with no broker running
+ *      (raw-floors.ts): sequential synced writes and loopback gRPC round trips
+ *      (--one-at-a-time-records > 0), and a loopback gRPC stream (--cluster-nodes > 0);
  *   1. start a real broker (`node bin/brook server`) on a free port over a fresh data dir;
  *   2. create the topic with the SDK's Admin;
  *   3. produce N records through the SDK Producer (measured for `produce`, a preload for
@@ -21,7 +24,7 @@
  *
  * Bounds: --records, --one-at-a-time-records and --max-seconds. Each step stops at its share of
  * the time limit (timeShares below) and reports what it measured; a watchdog exits 30 s past the
- * limit. The brokers, the raw child and the temp dirs are removed on every way out, Ctrl-C
+ * limit. The brokers, the raw children and the temp dirs are removed on every way out, Ctrl-C
  * included.
  */
 import { BrokerProcess, disposeLiveBrokers, killLiveBrokers } from './broker-process.js';
@@ -45,6 +48,9 @@ import {
 import { runRaftBench } from './raft-bench.js';
 import { killRawGrpcChildren } from './raw-grpc.js';
 import { defaultGroupBatches, killRawChildren, runRawLevelDb } from './raw-limits.js';
+import { measureRawFloors, type RawFloorDeadlines, type RawFloorRuns } from './raw-floors.js';
+import { killRawLoopbackChildren } from './raw-loopback.js';
+import { areRawFloorsComplete, rawFloorFigures } from './floor-report.js';
 import {
   clusterFigures,
   oneAtATimeFigures,
@@ -69,10 +75,15 @@ const CLUSTER_TIME_MIN_MS = 10_000;
 
 /**
  * Where in --max-seconds each step must stop, as shares of it; the raw run after gets the rest.
- * A one-at-a-time phase gets 10% of the limit, before the next step's share begins.
+ * A one-at-a-time phase gets 10% of the limit, before the next step's share begins. The raw
+ * floors come out of the single node's share: sync writes 4%, round trips 2% (with one-at-a-time
+ * phases), the transport 2% (with a cluster).
  */
 interface TimeShares {
   readonly rawBefore: number;
+  readonly rawSyncWrites: number;
+  readonly rawRoundTrips: number;
+  readonly rawTransport: number;
   /** The single node's produce (and consume). */
   readonly single: number;
   readonly singleOneAtATime: number;
@@ -83,10 +94,20 @@ interface TimeShares {
 function timeShares(options: BenchOptions): TimeShares {
   const isProduce = options.workload === 'produce';
   const oneAtATime = isProduce && options.oneAtATimeRecords > 0 ? 0.1 : 0;
-  if (!isProduce || options.clusterNodes === 0) {
+  const hasCluster = isProduce && options.clusterNodes > 0;
+  const rawBefore = hasCluster ? 0.1 : 0.15;
+  const rawSyncWrites = rawBefore + (oneAtATime > 0 ? 0.04 : 0);
+  const rawRoundTrips = rawSyncWrites + (oneAtATime > 0 ? 0.02 : 0);
+  const raw = {
+    rawBefore,
+    rawSyncWrites,
+    rawRoundTrips,
+    rawTransport: rawRoundTrips + (hasCluster ? 0.02 : 0),
+  };
+  if (!hasCluster) {
     const brook = 0.75;
     return {
-      rawBefore: 0.15,
+      ...raw,
       single: brook - oneAtATime,
       singleOneAtATime: brook,
       cluster: brook,
@@ -94,7 +115,7 @@ function timeShares(options: BenchOptions): TimeShares {
     };
   }
   return {
-    rawBefore: 0.1,
+    ...raw,
     single: 0.4 - oneAtATime,
     singleOneAtATime: 0.4,
     cluster: 0.85 - oneAtATime,
@@ -130,6 +151,12 @@ async function run(
   const rawRuns: RawResultOf[] = [];
   const before = await measureRaw(options, 'before', at(shares.rawBefore));
   if (before !== null) rawRuns.push(before);
+  const floorDeadlines: RawFloorDeadlines = {
+    syncWritesMs: at(shares.rawSyncWrites),
+    roundTripsMs: at(shares.rawRoundTrips),
+    transportMs: at(shares.rawTransport),
+  };
+  const rawFloors = await measureRawFloors(options, floorDeadlines, notes);
   const single = await runSingleNode(options, pool, at(shares.single), at(shares.singleOneAtATime));
   const cluster = await measureCluster(options, pool, shares, at, notes);
   const after = await measureRaw(options, 'after', at(1));
@@ -139,7 +166,7 @@ async function run(
       notes.push(`raw LevelDB run ${when} the brokers skipped: too little of --max-seconds left`);
     }
   }
-  return assembleReport(options, startedAtMs, { single, cluster, rawRuns, notes });
+  return assembleReport(options, startedAtMs, { single, cluster, rawRuns, rawFloors, notes });
 }
 
 /** Steps 1-5: one broker, started, measured, stopped and removed. */
@@ -241,6 +268,7 @@ interface Measurements {
   readonly single: SingleNode;
   readonly cluster: ClusterPhases | null;
   readonly rawRuns: readonly RawResultOf[];
+  readonly rawFloors: RawFloorRuns | null;
   readonly notes: string[];
 }
 
@@ -260,6 +288,8 @@ function assembleReport(options: BenchOptions, startedAtMs: number, m: Measureme
       ? null
       : round(brookMbPerSec / rawMbPerSec, 3);
   const isProduce = options.workload === 'produce';
+  const rawFloors =
+    m.rawFloors === null ? null : rawFloorFigures(options, m.rawFloors, raw, cluster);
   const produceRatio = isProduce ? ratio(produced.mbPerSec, raw?.writeMbPerSec ?? null) : null;
   const clusterRatio = ratio(cluster?.produce.mbPerSec, raw?.writeMbPerSec ?? null);
   const consumeRatio = ratio(consumed?.mbPerSec, raw?.readMbPerSec ?? null);
@@ -280,7 +310,8 @@ function assembleReport(options: BenchOptions, startedAtMs: number, m: Measureme
     (!isProduce || options.clusterNodes === 0 || cluster !== null) &&
     (oneAtATime === null || isOneAtATimeComplete(oneAtATime, options)) &&
     (raw?.runs.length ?? 0) === 2 &&
-    (raw?.runs ?? []).every((r) => r.write.isComplete && (r.read?.isComplete ?? true));
+    (raw?.runs ?? []).every((r) => r.write.isComplete && (r.read?.isComplete ?? true)) &&
+    areRawFloorsComplete(rawFloors, options);
   return {
     benchmark: options.workload,
     startedAt: new Date(startedAtMs).toISOString(),
@@ -299,12 +330,13 @@ function assembleReport(options: BenchOptions, startedAtMs: number, m: Measureme
     rawLevelDb: raw === null ? null : { ...raw, hasStateKey: options.hasRawStateKey },
     cluster,
     oneAtATime,
+    rawFloors,
     ratios: {
       produceToRawWrite: produceRatio,
       clusterProduceToRawWrite: clusterRatio,
       consumeToRawRead: consumeRatio,
     },
-    targets: targets(options, consumed, produceRatio, cluster, oneAtATime),
+    targets: targets(options, consumed, produceRatio, cluster, oneAtATime, rawFloors),
     brokerWarnings: m.single.brokerWarnings,
     notes,
   };
@@ -419,6 +451,7 @@ function installExitHandlers(): void {
     process.stderr.write(`\nbench: ${signal}; stopping the broker and removing temp dirs\n`);
     killRawChildren();
     killRawGrpcChildren();
+    killRawLoopbackChildren();
     disposeLiveBrokers().then(
       () => process.exit(130),
       () => process.exit(130),
@@ -429,6 +462,7 @@ function installExitHandlers(): void {
   process.on('exit', () => {
     killRawChildren();
     killRawGrpcChildren();
+    killRawLoopbackChildren();
     killLiveBrokers();
   });
 }
@@ -439,6 +473,7 @@ main().catch(async (error: unknown) => {
   );
   killRawChildren();
   killRawGrpcChildren();
+  killRawLoopbackChildren();
   await disposeLiveBrokers();
   process.exit(1);
 });

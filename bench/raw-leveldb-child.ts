@@ -4,8 +4,7 @@
  * Run only through runRawLevelDb(); it does nothing when started on its own.
  */
 import { randomFillSync, randomUUID } from 'node:crypto';
-import { ClassicLevel } from 'classic-level';
-import { encodeBatch } from '../src/codec/index.js';
+import type { ClassicLevel } from 'classic-level';
 import { PartitionKeys, encodeState } from '../src/log/keys.js';
 import {
   ProgressLine,
@@ -17,7 +16,7 @@ import {
   type Counter,
 } from './measure.js';
 import type { RawAnswer, RawPhase, RawRequest, RawResult } from './raw-limits.js';
-import { limits } from '../src/config/limits.js';
+import { batchBytes, openRawStore } from './raw-store.js';
 
 const MiB = 1024 * 1024;
 /** Distinct random values cycled through, so no two neighbouring keys share a value. */
@@ -48,17 +47,7 @@ async function run(request: RawRequest): Promise<RawResult> {
     pool.push(randomFillSync(Buffer.allocUnsafe(valueBytesPerBatch)));
   }
   const keys = new PartitionKeys(randomUUID(), 0);
-  // Opened as the broker opens its store (server/broker.ts): buffer encodings, default options.
-  const db = new ClassicLevel<Buffer, Buffer>(request.dir, {
-    keyEncoding: 'buffer',
-    valueEncoding: 'buffer',
-  });
-  // Opened as the broker opens its store, so the yardstick has the same memtable size.
-  await db.open({
-    createIfMissing: true,
-    errorIfExists: true,
-    writeBufferSize: limits.storeWriteBufferBytes,
-  });
+  const db = await openRawStore(request.dir);
   try {
     const ioBefore = await readProcIo('self');
     const write = await writeBatches(db, request, pool, keys, valueBytesPerBatch);
@@ -75,17 +64,6 @@ async function run(request: RawRequest): Promise<RawResult> {
   } finally {
     await db.close();
   }
-}
-
-/** Size of the batch the codec builds from R records of B random bytes (no key, no headers). */
-async function batchBytes(recordsPerBatch: number, recordBytes: number): Promise<number> {
-  const nowMs = Date.now();
-  const records = [];
-  for (let i = 0; i < recordsPerBatch; i++) {
-    records.push({ key: null, value: Buffer.alloc(recordBytes), timestampMs: nowMs, headers: [] });
-  }
-  const batch = await encodeBatch(records);
-  return batch.length;
 }
 
 async function writeBatches(

@@ -89,9 +89,11 @@ export interface RawResult {
   readonly read: RawPhase | null;
 }
 
-export type RawAnswer =
-  | { readonly ok: true; readonly result: RawResult }
-  | { readonly ok: false; readonly error: string };
+/** What a raw child answers with: its result, or why it failed. */
+export type RawChildAnswer<T> =
+  { readonly ok: true; readonly result: T } | { readonly ok: false; readonly error: string };
+
+export type RawAnswer = RawChildAnswer<RawResult>;
 
 /** Producer batches per raw write when --raw-group-batches is not given; see the header. */
 export function defaultGroupBatches(
@@ -117,30 +119,43 @@ export function killRawChildren(): void {
 }
 
 /** Runs the raw LevelDB measurement in a child process over a fresh temp dir, then removes it. */
-export async function runRawLevelDb(request: Omit<RawRequest, 'dir'>): Promise<RawResult> {
+export function runRawLevelDb(request: Omit<RawRequest, 'dir'>): Promise<RawResult> {
+  return runRawChild<RawRequest, RawResult>('raw-leveldb-child.js', 'raw LevelDB', request);
+}
+
+/**
+ * Forks `script` (a file of this directory), sends it `request` with a fresh temp dir, and
+ * resolves with its one answer; then stops the child and removes the dir, whatever happened.
+ * Every raw LevelDB child runs through here, so killRawChildren() reaches them all.
+ */
+export async function runRawChild<Req extends { dir: string; deadlineMs: number }, Res>(
+  script: string,
+  name: string,
+  request: Omit<Req, 'dir'>,
+): Promise<Res> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'brook-bench-raw-'));
   liveDirs.add(dir);
-  const script = fileURLToPath(new URL('./raw-leveldb-child.js', import.meta.url));
+  const file = fileURLToPath(new URL(`./${script}`, import.meta.url));
   // stdout is ignored so nothing can mix into the benchmark's --json output; progress is stderr.
-  const child = fork(script, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(file, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   liveChildren.add(child);
   try {
-    return await new Promise<RawResult>((resolve, reject) => {
+    return await new Promise<Res>((resolve, reject) => {
       const limitMs = Math.max(0, request.deadlineMs - Date.now()) + CHILD_GRACE_MS;
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`raw LevelDB child did not answer within ${limitMs} ms`));
+        reject(new Error(`${name} child did not answer within ${limitMs} ms`));
       }, limitMs);
-      child.once('message', (message: RawAnswer) => {
+      child.once('message', (message: RawChildAnswer<Res>) => {
         clearTimeout(timer);
         if (message.ok) resolve(message.result);
-        else reject(new Error(`raw LevelDB child failed: ${message.error}`));
+        else reject(new Error(`${name} child failed: ${message.error}`));
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`raw LevelDB child exited (code ${code}, signal ${signal})`));
+        reject(new Error(`${name} child exited (code ${code}, signal ${signal})`));
       });
-      child.send({ ...request, dir } satisfies RawRequest);
+      child.send({ ...request, dir });
     });
   } finally {
     if (child.exitCode === null && child.signalCode === null) {

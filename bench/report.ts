@@ -5,6 +5,7 @@
  */
 import type { ClusterPhases } from './cluster-bench.js';
 import { renderCluster, renderComparison, renderOneAtATime } from './cluster-report.js';
+import { renderRawFloors, type RawFloorFigures } from './floor-report.js';
 import {
   MB,
   formatInt,
@@ -127,6 +128,17 @@ export interface Target {
   readonly value: number | null;
   readonly threshold: number;
   readonly note: string;
+  /**
+   * `bench produce`'s cluster targets: the best this machine allows, from the raw floors; null
+   * when not measured. The other workloads leave it out.
+   */
+  readonly floor?: TargetFloor | null;
+}
+
+export interface TargetFloor {
+  readonly value: number;
+  /** How the text block states it, e.g. "raw floor estimate p99 6.2 ms on this machine". */
+  readonly text: string;
 }
 
 export interface BenchReport {
@@ -162,6 +174,8 @@ export interface BenchReport {
   readonly cluster: ClusterFigures | null;
   /** Null for consume, or with --one-at-a-time-records 0. */
   readonly oneAtATime: OneAtATimeFigures | null;
+  /** The cluster targets' raw floors (floor-report.ts); null when neither phase is asked for. */
+  readonly rawFloors: RawFloorFigures | null;
   readonly ratios: {
     /** Brook produce MB/s ÷ raw LevelDB write MB/s (payload basis). */
     readonly produceToRawWrite: number | null;
@@ -313,6 +327,7 @@ export function targets(
   produceRatio: number | null,
   cluster: ClusterFigures | null = null,
   oneAtATime: OneAtATimeFigures | null = null,
+  rawFloors: RawFloorFigures | null = null,
 ): Target[] {
   const out: Target[] = [];
   const isReference = options.recordBytes === 1024;
@@ -326,6 +341,7 @@ export function targets(
       note: applies
         ? 'defined for 1 KiB records, producer batching on, fsync=always'
         : 'not applicable: defined for 1 KiB records, batching on, fsync=always',
+      floor: null,
     });
   }
   if (options.workload === 'consume') {
@@ -335,10 +351,11 @@ export function targets(
       value: consume?.mbPerSec ?? null,
       threshold: 100,
       note: isReference ? 'defined for 1 KiB records' : 'not applicable: defined for 1 KiB records',
+      floor: null,
     });
   }
   if (options.workload === 'produce' && options.clusterNodes > 0) {
-    out.push(...clusterTargets(options, cluster, oneAtATime));
+    out.push(...clusterTargets(options, cluster, oneAtATime, rawFloors));
   }
   return out;
 }
@@ -348,8 +365,11 @@ function clusterTargets(
   options: BenchOptions,
   cluster: ClusterFigures | null,
   oneAtATime: OneAtATimeFigures | null,
+  rawFloors: RawFloorFigures | null,
 ): Target[] {
   const out: Target[] = [];
+  const bound = rawFloors?.cpuFloor?.boundMbPerSec ?? null;
+  const p99Floor = rawFloors?.ackFloor?.cluster?.p99Ms ?? null;
   const settings = 'fsync=always';
   const applies =
     options.clusterNodes === 3 &&
@@ -366,6 +386,10 @@ function clusterTargets(
     value: mbPerSec,
     threshold: 50,
     note: applies && isBatching ? defined : `not applicable: ${defined}, batching on`,
+    floor:
+      bound === null
+        ? null
+        : { value: bound, text: `raw CPU floor bound ${bound} MB/s on this machine` },
   });
   if (options.oneAtATimeRecords > 0) {
     const measured = oneAtATime?.cluster ?? null;
@@ -376,6 +400,10 @@ function clusterTargets(
       value: p99,
       threshold: 3,
       note: applies ? defined : `not applicable: ${defined}`,
+      floor:
+        p99Floor === null
+          ? null
+          : { value: p99Floor, text: `raw floor estimate p99 ${p99Floor} ms on this machine` },
     });
   }
   return out;
@@ -397,6 +425,7 @@ export function renderText(report: BenchReport): string {
   renderCluster(report, row);
   renderOneAtATime(report, row);
   renderRaw(report, row);
+  renderRawFloors(report, row);
   renderComparison(report, row);
   renderVerdicts(report, row);
   return lines.join('\n');
@@ -517,7 +546,10 @@ function renderVerdicts(report: BenchReport, row: Row): void {
   for (const target of report.targets) {
     const verdict = target.isMet === null ? 'n/a' : target.isMet ? 'MET' : 'NOT MET';
     const value = target.value === null ? '' : `${target.value}; `;
-    row('target', `${target.name}: ${verdict} (${value}${target.note})`);
+    // Where the target applies, what this machine allows at best says more than the settings.
+    const floor = target.floor ?? null;
+    const detail = target.isMet !== null && floor !== null ? floor.text : target.note;
+    row('target', `${target.name}: ${verdict} (${value}${detail})`);
   }
   if (report.brokerWarnings > 0) {
     row('broker', `${report.brokerWarnings} warning/error log lines`);

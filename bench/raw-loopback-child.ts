@@ -1,0 +1,74 @@
+/**
+ * Child process of raw-loopback.ts: a gRPC server on a free loopback port serving
+ * RAW_LOOPBACK_SERVICE (raw-loopback-service.ts). RoundTrip answers at once; Stream sends the
+ * bytes asked for in 1 MiB messages, honouring backpressure, and the parent may then ask over
+ * IPC ('cpu') for this process's CPU since the stream began. It tells the parent its port over
+ * IPC and exits when the parent says 'stop' or goes away. Run only through raw-loopback.ts.
+ */
+import { randomFillSync } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import {
+  MESSAGE_BYTES_MAX,
+  RAW_LOOPBACK_SERVICE,
+  ROUND_TRIP_ANSWER_BYTES,
+  STREAM_MESSAGE_BYTES,
+  decodeStreamRequest,
+  type PortMessage,
+  type StreamCpuMessage,
+} from './raw-loopback-service.js';
+
+/** Distinct messages cycled through, so the stream is not one buffer sent again and again. */
+const STREAM_POOL_SIZE = 4;
+
+const answer = randomFillSync(Buffer.allocUnsafe(ROUND_TRIP_ANSWER_BYTES));
+const pool: Buffer[] = [];
+for (let i = 0; i < STREAM_POOL_SIZE; i++) {
+  pool.push(randomFillSync(Buffer.allocUnsafe(STREAM_MESSAGE_BYTES)));
+}
+let streamCpuStart: NodeJS.CpuUsage | null = null;
+
+const server = new grpc.Server({
+  'grpc.max_receive_message_length': MESSAGE_BYTES_MAX,
+  'grpc.max_send_message_length': MESSAGE_BYTES_MAX,
+});
+server.addService(RAW_LOOPBACK_SERVICE, {
+  RoundTrip: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+    callback(null, answer),
+  Stream: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
+    const request = decodeStreamRequest(call.request);
+    streamCpuStart = process.cpuUsage();
+    let sent = 0;
+    let index = 0;
+    const writeMore = (): void => {
+      while (sent < request.bytes && Date.now() < request.deadlineMs && !call.cancelled) {
+        const size = Math.min(STREAM_MESSAGE_BYTES, request.bytes - sent);
+        const message = pool[index++ % pool.length]!.subarray(0, size);
+        sent += size;
+        // Backpressure, as a leader streaming to a follower must: wait for 'drain' on false.
+        if (!call.write(message)) {
+          call.once('drain', writeMore);
+          return;
+        }
+      }
+      if (!call.cancelled) call.end();
+    };
+    writeMore();
+  },
+});
+server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => {
+  if (error !== null || process.send === undefined) {
+    process.stderr.write(`raw loopback child: ${error?.message ?? 'no IPC channel'}\n`);
+    process.exit(1);
+  }
+  process.send({ port } satisfies PortMessage);
+});
+process.on('message', (message: 'cpu' | 'stop') => {
+  if (message === 'stop') {
+    server.tryShutdown(() => process.exit(0));
+    return;
+  }
+  const used = process.cpuUsage(streamCpuStart ?? undefined);
+  const cpuSeconds = streamCpuStart === null ? 0 : (used.user + used.system) / 1e6;
+  process.send?.({ cpuSeconds } satisfies StreamCpuMessage);
+});
+process.on('disconnect', () => process.exit(0));
