@@ -706,13 +706,15 @@ export class Producer {
 
   /** Retries the batch when the error allows and time remains; otherwise rejects its records. */
   private onBatchError(batch: ProducerBatch, error: unknown, retried: ProducerBatch[]): void {
+    // Learnt whether or not this batch retries: the next batches must not go where it failed
+    // (with retries 0, a dead leader would otherwise get every send until metadata ages out).
+    if (isRetriable(error)) this.learnFromError(batch, error);
     const nowMs = Date.now();
     const waitMs = backoffMs(batch.attempts, this.retry);
     const withinDeadline = nowMs + waitMs < batch.createdAtMs + this.deliveryTimeoutMs;
     if (isRetriable(error) && batch.attempts < this.retry.retries && withinDeadline) {
       batch.attempts++;
       batch.retryAtMs = nowMs + waitMs;
-      this.learnFromError(batch, error);
       retried.push(batch);
       return;
     }

@@ -265,6 +265,23 @@ describe('producer against scripted brokers', () => {
     expect(second.values.get(0)).toEqual(['v']);
   });
 
+  it('with retries 0, refreshes metadata after a failed send, so the next one reaches the new leader', async () => {
+    // Found by the fault harness: a producer with retries 0 kept sending to a killed leader
+    // until its metadata aged out, because only retried batches refreshed it.
+    const c = await cluster(2, [0]);
+    const [first, second] = c.brokers as [FakeBroker, FakeBroker];
+    first.answer = (partition) => {
+      c.leaders = [1];
+      return { partition, errorCode: 'NOT_LEADER_OR_FOLLOWER', errorMessage: 'moved', offset: -1 };
+    };
+    const p = producerFor(c, { retries: 0 });
+    const error = await p.send({ topic: 't', value: 'a' }).catch((e: unknown) => e);
+    expect((error as BrokerError).code).toBe('NOT_LEADER_OR_FOLLOWER');
+    await p.send({ topic: 't', value: 'b' });
+    expect(first.requests.length).toBe(1);
+    expect(second.values.get(0)).toEqual(['b']);
+  });
+
   it('rejects with the last retriable error once retries run out', async () => {
     const c = await cluster(1, [0]);
     const broker = c.brokers[0]!;
