@@ -1,0 +1,186 @@
+/**
+ * `npm run fault -- --nodes 5 --time 300 --nemesis kill,pause,partition --seed S`: one fault
+ * run (run.ts) against a real cluster in network namespaces (root only). Exit status: 0 when the
+ * checker finds the history valid (with --expect-invalid: when it finds lost or inconsistent
+ * writes), 1 when it does not, 2 when the harness itself failed.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { FAULT_KINDS, type FaultKind } from './nemesis/faults.js';
+import type { SecondsRange } from './nemesis/schedule.js';
+import { replayCommand, runFaultTest, type RunOptions } from './run.js';
+import { isNegativeControlCaught } from './verdict.js';
+
+interface CliOptions {
+  nodes: number;
+  time: number;
+  nemesis: FaultKind[];
+  seed?: number;
+  partitions: number;
+  producers: number;
+  readers: number;
+  acks: 'all' | 'leader';
+  replicationFactor?: number;
+  minInsyncReplicas: number;
+  uncleanLeaderElection: boolean;
+  quiet: SecondsRange;
+  fault: SecondsRange;
+  recovery: number;
+  sendIntervalMs: number;
+  out: string;
+  expectInvalid: boolean;
+}
+
+function integer(min: number, max: number) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
+function kinds(text: string): FaultKind[] {
+  const names = text.split(',').map((name) => name.trim());
+  for (const name of names) {
+    if (!(FAULT_KINDS as readonly string[]).includes(name)) {
+      throw new InvalidArgumentError(
+        `unknown nemesis "${name}"; choose from ${FAULT_KINDS.join(', ')}`,
+      );
+    }
+  }
+  return [...new Set(names)] as FaultKind[];
+}
+
+function secondsRange(text: string): SecondsRange {
+  const match = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(text);
+  if (match === null) throw new InvalidArgumentError('expected seconds as N or MIN-MAX, e.g. 5-15');
+  const min = Number(match[1]);
+  const max = match[2] === undefined ? min : Number(match[2]);
+  if (max < min) throw new InvalidArgumentError(`MIN-MAX with MIN <= MAX, got ${text}`);
+  return [min, max];
+}
+
+async function main(): Promise<number> {
+  const program = new Command('fault')
+    .description(
+      'Jepsen-style fault run: a Brook cluster with every node in its own network namespace, ' +
+        'producers and readers recording every operation, a nemesis injecting faults, then a ' +
+        'final read and a checker over the history. Needs root. Writes a report folder.',
+    )
+    .option('--nodes <n>', 'cluster nodes, all Raft voters', integer(1, 9), 3)
+    .option('--time <s>', 'seconds of clients and faults', integer(1, 86_400), 60)
+    .option('--nemesis <kinds>', `faults, comma-separated: ${FAULT_KINDS.join(', ')}`, kinds, [
+      'kill',
+      'pause',
+      'partition',
+    ] as FaultKind[])
+    .option(
+      '--seed <n>',
+      'seed of every random choice (default: random, printed)',
+      integer(0, 2 ** 31 - 1),
+    )
+    .option('--partitions <n>', 'partitions of the topic', integer(1, 64), 4)
+    .option('--producers <n>', 'concurrent producers', integer(0, 64), 4)
+    .option('--readers <n>', 'concurrent readers', integer(0, 64), 2)
+    .addOption(
+      new Option('--acks <acks>', 'producer acks').choices(['all', 'leader']).default('all'),
+    )
+    .option(
+      '--replication-factor <n>',
+      'replicas per partition (default: min(3, nodes))',
+      integer(1, 9),
+    )
+    .option('--min-insync-replicas <n>', "the topic's min.insync.replicas", integer(1, 9), 2)
+    .option('--unclean-leader-election', 'unclean.leader.election.enable=true on the topic', false)
+    .option('--quiet <s>', 'seconds without a fault before each one, N or MIN-MAX', secondsRange, [
+      3, 8,
+    ] as SecondsRange)
+    .option('--fault <s>', 'seconds each fault lasts, N or MIN-MAX', secondsRange, [
+      5, 15,
+    ] as SecondsRange)
+    .option(
+      '--recovery <s>',
+      'seconds clients go on after the last fault is healed',
+      integer(0, 3600),
+      10,
+    )
+    .option('--send-interval-ms <ms>', "pause between one producer's sends", integer(0, 10_000), 2)
+    .option('--out <dir>', 'parent of the run folder', 'fault-runs')
+    .option(
+      '--expect-invalid',
+      'negative control: succeed only if the checker reports lost or inconsistent writes',
+      false,
+    )
+    .showHelpAfterError();
+  program.parse(process.argv);
+  const options = program.opts<CliOptions>();
+  const replicationFactor = options.replicationFactor ?? Math.min(3, options.nodes);
+  if (replicationFactor > options.nodes) {
+    program.error(`--replication-factor ${replicationFactor} needs at least that many --nodes`);
+  }
+  if (options.minInsyncReplicas > replicationFactor) {
+    program.error(
+      `--min-insync-replicas ${options.minInsyncReplicas} is above the replication factor ${replicationFactor}`,
+    );
+  }
+  if (
+    options.nemesis.includes('clock') &&
+    !(await import('./cluster/fault-cluster.js')).FaultCluster.hasFaketime()
+  ) {
+    program.error('the clock nemesis needs libfaketime: apt-get install libfaketime');
+  }
+  const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const print = (line: string): void => void process.stderr.write(`fault: ${line}\n`);
+  const run: Omit<RunOptions, 'print' | 'outDir'> = {
+    nodes: options.nodes,
+    timeS: options.time,
+    nemesis: options.nemesis,
+    seed,
+    quietS: options.quiet,
+    faultS: options.fault,
+    recoveryS: options.recovery,
+    queue: {
+      partitions: options.partitions,
+      replicationFactor,
+      minInsyncReplicas: options.minInsyncReplicas,
+      acks: options.acks,
+      uncleanLeaderElection: options.uncleanLeaderElection,
+      producers: options.producers,
+      readers: options.readers,
+      sendIntervalMs: options.sendIntervalMs,
+    },
+  };
+  print(`seed ${seed}; replay: ${replayCommand(run)}`);
+  const outcome = await runFaultTest({ ...run, outDir: options.out, print });
+  print(`report: ${outcome.runDir}/report.html (${outcome.faults} faults injected)`);
+  if (options.expectInvalid) {
+    const caught = isNegativeControlCaught(outcome.check);
+    print(
+      caught
+        ? 'negative control: the checker caught the lost or inconsistent writes, as it must'
+        : 'negative control FAILED: this configuration should lose writes, and the checker found none',
+    );
+    return caught ? 0 : 1;
+  }
+  return outcome.check.valid ? 0 : 1;
+}
+
+// Ctrl-C and SIGTERM end through process.exit, whose 'exit' handlers stop the nodes by PID and
+// remove the namespaces (run.ts).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\nfault: ${signal}; stopping the nodes and removing the namespaces\n`);
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(
+      `fault: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(2);
+  },
+);

@@ -1,0 +1,318 @@
+/**
+ * The queue workload, after Jepsen's Kafka "queue" test: producers send unique values to the
+ * partitions of one topic and record where each was acknowledged; readers follow partitions
+ * with the SDK's Consumer and record what they saw at which offsets; after healing, the final
+ * read takes every partition from offset 0 to its high watermark. queue-checker.ts judges it.
+ *
+ * Producers use the SDK with retries off and one record per request, so each send is one
+ * attempt and its outcome can be classified: `fail` only for errors the broker gives before
+ * appending anything, `info` (unknown) for everything else.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  Admin,
+  BrokerError,
+  BrookClientError,
+  Consumer,
+  Producer,
+} from '../../../src/client/index.js';
+import { SeededRng, type Rng } from '../../../src/util/rng.js';
+import { AvailabilityChecker } from '../checker/availability.js';
+import type { Checker } from '../checker/checker.js';
+import { QueueChecker } from '../checker/queue-checker.js';
+import type { AssignValue, PollValue, SendValue } from '../history.js';
+import type { Workload, WorkloadContext } from './workload.js';
+
+export interface QueueOptions {
+  readonly topic: string;
+  readonly partitions: number;
+  readonly replicationFactor: number;
+  readonly minInsyncReplicas: number;
+  readonly acks: 'all' | 'leader';
+  readonly uncleanLeaderElection: boolean;
+  readonly producers: number;
+  readonly readers: number;
+  /** Pause between one producer's sends, ms (keeps histories and CPU use moderate). */
+  readonly sendIntervalMs: number;
+}
+
+/**
+ * Broker errors that mean the batch was certainly not appended: refused before the append.
+ * NOT_LEADER_OR_FOLLOWER is not one: a leader that loses leadership while waiting for the ISR
+ * answers it for a batch it did append (as Kafka does).
+ */
+const DEFINITE_FAILURES: ReadonlySet<string> = new Set([
+  'NOT_ENOUGH_REPLICAS',
+  'LEADER_NOT_AVAILABLE',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'INVALID_ARGUMENT',
+  'INVALID_RECORD',
+  'RECORD_TOO_LARGE',
+  'CORRUPT_MESSAGE',
+]);
+
+/** Per-request deadline of the clients: a paused or cut-off broker costs at most this. */
+const REQUEST_TIMEOUT_MS = 5_000;
+/** Pause of a producer after a failed send, so a fault does not turn into a busy loop. */
+const FAILURE_BACKOFF_MS = 50;
+/** How long one reader poll waits for records. */
+const POLL_MS = 250;
+
+export class QueueWorkload implements Workload {
+  readonly name = 'queue';
+  /** Highest acknowledged offset per partition, where readers may start. */
+  private readonly ackedEnd: number[];
+
+  constructor(private readonly options: QueueOptions) {
+    this.ackedEnd = Array.from({ length: options.partitions }, () => -1);
+  }
+
+  async setup(context: WorkloadContext): Promise<void> {
+    const admin = new Admin({ bootstrap: [...context.bootstrap] });
+    try {
+      const [result] = await admin.createTopics([
+        {
+          name: this.options.topic,
+          partitions: this.options.partitions,
+          replicationFactor: this.options.replicationFactor,
+          configs: {
+            'min.insync.replicas': String(this.options.minInsyncReplicas),
+            'unclean.leader.election.enable': String(this.options.uncleanLeaderElection),
+          },
+        },
+      ]);
+      if (result?.error !== undefined) throw result.error;
+      context.log(
+        `topic ${this.options.topic}: ${this.options.partitions} partitions, RF ` +
+          `${this.options.replicationFactor}, min.insync.replicas ${this.options.minInsyncReplicas}` +
+          `, unclean election ${this.options.uncleanLeaderElection ? 'on' : 'off'}`,
+      );
+    } finally {
+      await admin.close();
+    }
+  }
+
+  async run(context: WorkloadContext, stop: AbortSignal): Promise<void> {
+    const clients = [
+      ...Array.from({ length: this.options.producers }, (_, i) =>
+        this.produce(context, `producer-${i}`, stop),
+      ),
+      ...Array.from({ length: this.options.readers }, (_, i) =>
+        this.read(context, `reader-${i}`, stop),
+      ),
+    ];
+    await Promise.all(clients);
+  }
+
+  async finalRead(context: WorkloadContext, deadlineMs: number): Promise<void> {
+    const { topic, partitions } = this.options;
+    const admin = new Admin({
+      bootstrap: [...context.bootstrap],
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    });
+    try {
+      for (let partition = 0; partition < partitions; partition++) {
+        const end = await endOffset(admin, topic, partition, deadlineMs);
+        await this.readAll(context, partition, end, deadlineMs);
+      }
+    } finally {
+      await admin.close();
+    }
+  }
+
+  checkers(): Checker[] {
+    return [new QueueChecker(), new AvailabilityChecker()];
+  }
+
+  private async produce(context: WorkloadContext, name: string, stop: AbortSignal): Promise<void> {
+    const producer = new Producer({
+      bootstrap: [...context.bootstrap],
+      acks: this.options.acks,
+      lingerMs: 0,
+      retries: 0,
+      maxInflightRequestsPerPartition: 1,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      deliveryTimeoutMs: 2 * REQUEST_TIMEOUT_MS,
+    });
+    const rng = forkRng(context.rng);
+    try {
+      for (let sequence = 0; !stop.aborted; sequence++) {
+        const partition = rng.int(this.options.partitions);
+        const value = `${name}-${sequence}`;
+        context.history.record<'send', SendValue>(name, 'invoke', 'send', { partition, value });
+        try {
+          const { offset } = await producer.send({ topic: this.options.topic, partition, value });
+          this.ackedEnd[partition] = Math.max(this.ackedEnd[partition]!, offset);
+          context.history.record<'send', SendValue>(name, 'ok', 'send', {
+            partition,
+            value,
+            offset,
+          });
+        } catch (error) {
+          const type = DEFINITE_FAILURES.has(errorCode(error)) ? 'fail' : 'info';
+          context.history.record<'send', SendValue>(name, type, 'send', {
+            partition,
+            value,
+            error: describe(error),
+          });
+          await pause(FAILURE_BACKOFF_MS, stop);
+        }
+        await pause(this.options.sendIntervalMs, stop);
+      }
+    } finally {
+      await producer.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * One reader: follows a partition from a position for a while, then moves to another. A
+   * position comes from what producers had acknowledged, so reads overlap fresh writes.
+   */
+  private async read(context: WorkloadContext, name: string, stop: AbortSignal): Promise<void> {
+    const rng = forkRng(context.rng);
+    const { topic } = this.options;
+    while (!stop.aborted) {
+      const consumer = new Consumer({
+        bootstrap: [...context.bootstrap],
+        autoOffsetReset: 'none',
+        fetchMaxWaitMs: 200,
+        requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      });
+      try {
+        const partition = rng.int(this.options.partitions);
+        const tp = { topic, partition };
+        const known = this.ackedEnd[partition]!;
+        let position = known < 0 ? 0 : rng.int(known + 1);
+        consumer.assign([tp]);
+        await consumer.seek(tp, position);
+        context.history.record<'assign', AssignValue>(name, 'ok', 'assign', {
+          partition,
+          offset: position,
+        });
+        const polls = 5 + rng.int(30);
+        for (let i = 0; i < polls && !stop.aborted; i++) {
+          const from = position;
+          context.history.record<'poll', PollValue>(name, 'invoke', 'poll', {
+            partition,
+            offset: from,
+          });
+          try {
+            const records = await consumer.poll(POLL_MS);
+            const pairs = records
+              .filter((record) => record.partition === partition)
+              .map((record) => [record.offset, record.value?.toString('utf8') ?? ''] as const);
+            if (pairs.length > 0) position = pairs[pairs.length - 1]![0] + 1;
+            context.history.record<'poll', PollValue>(name, 'ok', 'poll', {
+              partition,
+              offset: from,
+              records: pairs,
+            });
+          } catch (error) {
+            context.history.record<'poll', PollValue>(name, 'info', 'poll', {
+              partition,
+              offset: from,
+              error: describe(error),
+            });
+            break;
+          }
+        }
+      } catch (error) {
+        context.log(`${name}: ${describe(error)}; repositioning`);
+        await pause(100, stop);
+      } finally {
+        await consumer.close().catch(() => undefined);
+      }
+    }
+  }
+
+  /** final-poll ops for one partition from offset 0 until `end` (its high watermark). */
+  private async readAll(
+    context: WorkloadContext,
+    partition: number,
+    end: number,
+    deadlineMs: number,
+  ): Promise<void> {
+    const tp = { topic: this.options.topic, partition };
+    const consumer = new Consumer({
+      bootstrap: [...context.bootstrap],
+      autoOffsetReset: 'none',
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    });
+    try {
+      consumer.assign([tp]);
+      await consumer.seek(tp, 0);
+      let position = 0;
+      // At least one final-poll, even of an empty partition: the checker needs its end.
+      do {
+        const from = position;
+        context.history.record<'final-poll', PollValue>('final', 'invoke', 'final-poll', {
+          partition,
+          offset: from,
+        });
+        try {
+          const records = end === 0 ? [] : await consumer.poll(1_000);
+          const pairs = records.map((r) => [r.offset, r.value?.toString('utf8') ?? ''] as const);
+          if (pairs.length > 0) position = pairs[pairs.length - 1]![0] + 1;
+          context.history.record<'final-poll', PollValue>('final', 'ok', 'final-poll', {
+            partition,
+            offset: from,
+            records: pairs,
+            highWatermark: end,
+          });
+        } catch (error) {
+          context.history.record<'final-poll', PollValue>('final', 'info', 'final-poll', {
+            partition,
+            offset: from,
+            error: describe(error),
+          });
+          throw error;
+        }
+      } while (position < end && Date.now() < deadlineMs);
+      context.log(
+        `final read of partition ${partition}: ${position} of ${end} offsets` +
+          (position < end ? ' (INCOMPLETE: deadline)' : ''),
+      );
+    } finally {
+      await consumer.close().catch(() => undefined);
+    }
+  }
+}
+
+/** The partition's high watermark, asked until it answers or the deadline passes. */
+async function endOffset(
+  admin: Admin,
+  topic: string,
+  partition: number,
+  deadlineMs: number,
+): Promise<number> {
+  for (;;) {
+    const [result] = await admin.listOffsets([{ topic, partition, spec: 'latest' }]);
+    if (result !== undefined && result.error === undefined) return result.offset;
+    if (Date.now() >= deadlineMs) {
+      throw new Error(`no high watermark for partition ${partition}: ${describe(result?.error)}`);
+    }
+    await pause(500);
+  }
+}
+
+function errorCode(error: unknown): string {
+  if (error instanceof BrokerError || error instanceof BrookClientError) return error.code;
+  return 'UNKNOWN';
+}
+
+function describe(error: unknown): string {
+  if (error instanceof BrokerError || error instanceof BrookClientError) {
+    return `${error.code}: ${error.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A client's own random stream, seeded from the run's, so clients do not share one. */
+function forkRng(rng: Rng): Rng {
+  return new SeededRng(rng.int(0x7fff_ffff));
+}
+
+/** Sleeps `ms`, or less if `signal` aborts first. */
+async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  await sleep(ms, undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
+}
