@@ -5,7 +5,8 @@
  * inline Chart.js bundle and page-assets.ts's script from the inline JSON data.
  */
 import { assert } from '../../../src/util/assert.js';
-import type { ReportCheckResult, ReportModel, RunSummary } from './model.js';
+import type { CheckResult } from '../checker/index.js';
+import type { ReportModel, RunSummary } from './model.js';
 import { PAGE_SCRIPT, PAGE_STYLE } from './page-assets.js';
 
 /** Examples shown per anomaly, and the characters shown of each. */
@@ -104,7 +105,7 @@ ${faultRows.length > 0 ? faultRows.join('\n') : '<tr><td colspan="2">none</td></
 <p class="note">${notes.join('; ')}.</p>`;
 }
 
-function renderChecker(result: ReportCheckResult): string {
+function renderChecker(result: CheckResult): string {
   // Errors first: they are why a run is invalid. Within each group the checker's order stands.
   const anomalies = Object.entries(result.anomalies).sort(
     ([, a], [, b]) => Number(b.isError) - Number(a.isError),

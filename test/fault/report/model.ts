@@ -3,6 +3,7 @@
  * and the data the page's charts draw. Pure, like series.ts; html.ts renders it and
  * write-report.ts writes it.
  */
+import type { CheckResult, CombinedResult } from '../checker/index.js';
 import { NEMESIS_PROCESS, type NemesisValue, type Op } from '../history.js';
 import {
   bucketRates,
@@ -16,30 +17,6 @@ import {
   type Outcome,
   type Pairing,
 } from './series.js';
-
-// The check results, structurally the same as checker/checker.ts's CombinedResult, so the
-// report does not depend on the checker's module.
-
-/** One kind of anomaly a checker found. */
-export interface ReportAnomaly {
-  readonly count: number;
-  readonly isError: boolean;
-  readonly examples: readonly unknown[];
-}
-
-/** One checker's verdict. */
-export interface ReportCheckResult {
-  readonly checker: string;
-  readonly valid: boolean;
-  readonly anomalies: Readonly<Record<string, ReportAnomaly>>;
-  readonly stats: Readonly<Record<string, number>>;
-}
-
-/** All checkers' verdicts over the run's history. */
-export interface ReportCheck {
-  readonly valid: boolean;
-  readonly results: readonly ReportCheckResult[];
-}
 
 /** How the run was started: enough to repeat it. */
 export interface RunFacts {
@@ -64,7 +41,7 @@ export interface RunFacts {
 export interface ReportInput {
   /** The whole history, in recorded order. Not modified. */
   readonly history: readonly Op[];
-  readonly check: ReportCheck;
+  readonly check: CombinedResult;
   readonly run: RunFacts;
 }
 
@@ -89,7 +66,7 @@ export interface ResultsFile {
   /** run.command. */
   readonly command: string;
   readonly summary: RunSummary;
-  readonly results: readonly ReportCheckResult[];
+  readonly results: readonly CheckResult[];
 }
 
 /** Points per ok latency dataset, beyond which the page thins them with a uniform stride. */

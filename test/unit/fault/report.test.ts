@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { CombinedResult } from '../../fault/checker/index.js';
 import { NEMESIS_PROCESS, type NemesisValue, type Op, type OpType } from '../../fault/history.js';
 import {
   bucketRates,
@@ -25,7 +26,6 @@ import {
   writeReport,
   type Completion,
   type PageData,
-  type ReportCheck,
   type ResultsFile,
   type RunFacts,
 } from '../../fault/report/index.js';
@@ -294,7 +294,7 @@ describe('writeReport', () => {
       [5600, 'producer-0', 'info', 'send', { partition: 0, value: 'producer-0-1', error: 'x' }],
       [6000, NEMESIS_PROCESS, 'info', 'kill', nemesis('heal', [1], 'restarted 1')],
     ]);
-    const check: ReportCheck = {
+    const check: CombinedResult = {
       valid: false,
       results: [
         {
