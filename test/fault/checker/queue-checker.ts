@@ -121,7 +121,7 @@ class QueueRun {
 
   private observeAssign(op: AssignOp): void {
     this.partitions.add(op.value.partition);
-    this.positions.assign(op.process, op.value.partition);
+    this.positions.assign(op.process, op.value.partition, op.value.offset, op.index);
   }
 
   private invokeSend(op: SendOp): void {

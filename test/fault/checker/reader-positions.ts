@@ -1,8 +1,10 @@
 /**
  * Per reader and partition, where the next record must be. A reader consumes a partition in
  * order, so within one poll offsets rise by exactly one, and each poll starts one past where the
- * previous one ended. An assign (a reader repositioning itself after a start or an error) forgets
- * the position, as Jepsen does. Offsets are contiguous in Brook, so "one past" is plain arithmetic
+ * previous one ended. An assign (a reader repositioning itself after a start or an error) sets
+ * the position: the first record after it must be the offset assigned (Jepsen only forgets the
+ * position; Brook's readers seek to offsets known to exist, so a consumer that starts elsewhere
+ * is caught too). Offsets are contiguous in Brook, so "one past" is plain arithmetic
  * (Jepsen needs the observed version order because Kafka offsets may have gaps).
  */
 import type { AnomalyLog } from './anomaly-log.js';
@@ -26,9 +28,9 @@ export class ReaderPositions {
 
   constructor(private readonly anomalies: AnomalyLog) {}
 
-  /** The reader repositioned: successive-poll checks on this partition start over. */
-  assign(process: string, partition: number): void {
-    this.positions.delete(positionKey(process, partition));
+  /** The reader repositioned to `offset`: its next record on this partition must be that one. */
+  assign(process: string, partition: number, offset: number, opIndex: number): void {
+    this.positions.set(positionKey(process, partition), { nextOffset: offset, opIndex });
   }
 
   /** An ok poll by `process` of `partition` returned `records`, in the order returned. */

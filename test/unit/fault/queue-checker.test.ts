@@ -401,6 +401,23 @@ describe('QueueChecker: reader order', () => {
     expect(check(history).anomalies).toEqual({});
   });
 
+  it('flags a first record after an assign that is not the offset assigned (skip, nonmonotonic)', () => {
+    const history = fourSends()
+      .assign('reader-0', 0, 1)
+      .poll('reader-0', 0, 1, recordsFrom(2, ['c']), 4)
+      .assign('reader-1', 0, 2)
+      .poll('reader-1', 0, 2, recordsFrom(1, ['b']), 4)
+      .finalRead(0, ABCD)
+      .build();
+    const result = check(history);
+    expect(anomalyNames(result).sort()).toEqual([QueueAnomaly.NONMONOTONIC, QueueAnomaly.SKIP]);
+    expect(result.anomalies[QueueAnomaly.SKIP]!.examples[0]).toMatchObject({
+      process: 'reader-0',
+      previousOffset: 0,
+      offset: 2,
+    });
+  });
+
   it('checks the final read in order too', () => {
     const history = fourSends()
       .assign(FINAL_PROCESS, 0, 0)
