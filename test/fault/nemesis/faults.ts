@@ -87,7 +87,9 @@ const PARTITION_SHAPES = ['one', 'controller', 'halves', 'ring', 'one-way'] as c
 async function partition(env: NemesisEnv): Promise<Heal> {
   const size = env.cluster.size;
   const all = range(size);
-  const shape = pick(env.rng, PARTITION_SHAPES);
+  // With 3 nodes or fewer every majority is everyone: a ring would cut nothing.
+  const shapes = size > 3 ? PARTITION_SHAPES : PARTITION_SHAPES.filter((s) => s !== 'ring');
+  const shape = pick(env.rng, shapes);
   let nodes: number[];
   let detail: string;
   switch (shape) {
