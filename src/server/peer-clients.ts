@@ -36,6 +36,9 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_time_ms': 10_000,
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.use_local_subchannel_pool': 1,
+  // HTTP/2 receive window: with grpc-js's 64 KiB default a leader sends 64 KiB of a follower's
+  // fetch answer (up to replica.fetch.max.bytes, 1 MiB) per window update round trip.
+  'grpc-node.flow_control_window': 16 * 1024 * 1024,
 };
 
 /** Marks a call one node forwarded to another, so the receiver never forwards it again. */
