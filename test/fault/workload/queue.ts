@@ -55,6 +55,10 @@ const DEFINITE_FAILURES: ReadonlySet<string> = new Set([
 const REQUEST_TIMEOUT_MS = 5_000;
 /** Pause of a producer after a failed send, so a fault does not turn into a busy loop. */
 const FAILURE_BACKOFF_MS = 50;
+/** Readers mostly start within this many offsets of the newest acknowledged one... */
+const RECENT_READ_OFFSETS = 200;
+/** ...and this share of the time anywhere in the partition. */
+const OLD_READ_SHARE = 0.1;
 /** How long one reader poll waits for records. */
 const POLL_MS = 250;
 
@@ -181,8 +185,7 @@ export class QueueWorkload implements Workload {
       try {
         const partition = rng.int(this.options.partitions);
         const tp = { topic, partition };
-        const known = this.ackedEnd[partition]!;
-        let position = known < 0 ? 0 : rng.int(known + 1);
+        let position = this.startOffset(partition, rng);
         consumer.assign([tp]);
         await consumer.seek(tp, position);
         context.history.record<'assign', AssignValue>(name, 'ok', 'assign', {
@@ -223,6 +226,17 @@ export class QueueWorkload implements Workload {
         await consumer.close().catch(() => undefined);
       }
     }
+  }
+
+  /**
+   * Where a reader starts: mostly just behind the newest acknowledged offset, so reads overlap
+   * fresh writes and leader changes; now and then anywhere, so old data is read back too.
+   */
+  private startOffset(partition: number, rng: Rng): number {
+    const known = this.ackedEnd[partition]!;
+    if (known < 0) return 0;
+    if (rng.next() < OLD_READ_SHARE) return rng.int(known + 1);
+    return Math.max(0, known - rng.int(RECENT_READ_OFFSETS));
   }
 
   /** final-poll ops for one partition from offset 0 until `end` (its high watermark). */
