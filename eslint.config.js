@@ -4,7 +4,16 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'src/gen/**', 'fault-runs/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'data/**',
+      'coverage/**',
+      'src/gen/**',
+      'fault-runs/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
