@@ -12,7 +12,7 @@ import { Admin } from '../../src/client/index.js';
 import { SeededRng } from '../../src/util/rng.js';
 import { checkAll, summarize, type CombinedResult } from './checker/index.js';
 import { FaultCluster } from './cluster/fault-cluster.js';
-import { HistoryRecorder } from './history.js';
+import { HistoryRecorder, NEMESIS_PROCESS, type NemesisValue, type Op } from './history.js';
 import { FaultNetwork } from './net/index.js';
 import type { FaultKind, NemesisEnv } from './nemesis/faults.js';
 import { runNemesis, type SecondsRange } from './nemesis/schedule.js';
@@ -152,6 +152,7 @@ export async function runFaultTest(options: RunOptions): Promise<RunOutcome> {
       .finalRead(context, Date.now() + FINAL_READ_TIMEOUT_MS)
       .catch((error: unknown) => log(`final read failed: ${String(error)}`));
     await history.close();
+    await writeFile(path.join(runDir, 'nemesis.log'), nemesisLog(history.history));
 
     const check = checkAll(history.history, workload.checkers(), {
       idempotence: false,
@@ -248,6 +249,18 @@ async function waitForFullIsr(
   } finally {
     await admin.close();
   }
+}
+
+/** One line per fault start and heal: seconds into the run, phase, kind, nodes, what was done. */
+function nemesisLog(history: readonly Op[]): string {
+  return history
+    .filter((op) => op.process === NEMESIS_PROCESS)
+    .map((op) => {
+      const value = op.value as NemesisValue;
+      const at = (op.timeMs / 1000).toFixed(3).padStart(9);
+      return `${at} s  ${value.phase.padEnd(5)}  ${op.f.padEnd(9)}  nodes ${value.nodes.join(',')}  ${value.detail}\n`;
+    })
+    .join('');
 }
 
 function progressLine(history: HistoryRecorder): string {
