@@ -5,6 +5,7 @@
  * writes), 1 when it does not, 2 when the harness itself failed.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { requireRoot } from './net/index.js';
 import { FAULT_KINDS, type FaultKind } from './nemesis/faults.js';
 import type { SecondsRange } from './nemesis/schedule.js';
 import { replayCommand, runFaultTest, type RunOptions } from './run.js';
@@ -129,6 +130,13 @@ async function main(): Promise<number> {
     !(await import('./cluster/fault-cluster.js')).FaultCluster.hasFaketime()
   ) {
     program.error('the clock nemesis needs libfaketime: apt-get install libfaketime');
+  }
+  try {
+    requireRoot();
+  } catch (error) {
+    // A setup problem, not a harness bug: the message says what to do; no stack.
+    process.stderr.write(`fault: ${(error as Error).message}\n`);
+    return 2;
   }
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 31);
   const print = (line: string): void => void process.stderr.write(`fault: ${line}\n`);
