@@ -15,29 +15,15 @@ import {
   waitForWritesToSettle,
   type Counter,
 } from './measure.js';
-import type { RawAnswer, RawPhase, RawRequest, RawResult } from './raw-limits.js';
+import { serveOneRequest } from './raw-child.js';
+import type { RawPhase, RawRequest, RawResult } from './raw-limits.js';
 import { batchBytes, openRawStore } from './raw-store.js';
 
 const MiB = 1024 * 1024;
 /** Distinct random values cycled through, so no two neighbouring keys share a value. */
 const VALUE_POOL_SIZE = 16;
 
-process.once('message', (request: RawRequest) => {
-  run(request).then(
-    (result) => answer({ ok: true, result }),
-    (error: unknown) => {
-      answer({
-        ok: false,
-        error: error instanceof Error ? (error.stack ?? error.message) : `${error}`,
-      });
-    },
-  );
-});
-
-function answer(message: RawAnswer): void {
-  if (process.send === undefined) process.exit(1);
-  process.send(message, undefined, {}, () => process.exit(message.ok ? 0 : 1));
-}
+serveOneRequest<RawRequest, RawResult>(run);
 
 async function run(request: RawRequest): Promise<RawResult> {
   const valueBytesPerBatch =

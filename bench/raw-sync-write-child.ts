@@ -7,29 +7,14 @@
 import { randomFillSync, randomUUID } from 'node:crypto';
 import { PartitionKeys } from '../src/log/keys.js';
 import { ProgressLine, type Counter } from './measure.js';
+import { serveOneRequest } from './raw-child.js';
 import type { RawSyncWriteRequest, RawSyncWriteResult } from './raw-floors.js';
-import type { RawChildAnswer } from './raw-limits.js';
 import { batchBytes, openRawStore } from './raw-store.js';
 
 /** Distinct random values cycled through, as the raw LevelDB child does. */
 const VALUE_POOL_SIZE = 16;
 
-process.once('message', (request: RawSyncWriteRequest) => {
-  run(request).then(
-    (result) => answer({ ok: true, result }),
-    (error: unknown) => {
-      answer({
-        ok: false,
-        error: error instanceof Error ? (error.stack ?? error.message) : `${error}`,
-      });
-    },
-  );
-});
-
-function answer(message: RawChildAnswer<RawSyncWriteResult>): void {
-  if (process.send === undefined) process.exit(1);
-  process.send(message, undefined, {}, () => process.exit(message.ok ? 0 : 1));
-}
+serveOneRequest<RawSyncWriteRequest, RawSyncWriteResult>(run);
 
 async function run(request: RawSyncWriteRequest): Promise<RawSyncWriteResult> {
   // The raw LevelDB yardstick's value size, for a batch of one record.

@@ -16,6 +16,7 @@ import {
   type OpCounts,
   type Outcome,
   type Pairing,
+  type RateSeries,
 } from './series.js';
 
 /** How the run was started: enough to repeat it. */
@@ -98,11 +99,8 @@ export interface WindowData {
   readonly detail: string;
 }
 
-export interface RateData {
-  readonly f: string;
-  readonly outcome: Outcome;
-  readonly perSecond: readonly number[];
-}
+/** One rate line of the page: rates per second, as series.ts computes them. */
+export type RateData = RateSeries;
 
 /** What the page's script reads: the inline JSON of report.html. */
 export interface PageData {
