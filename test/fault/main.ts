@@ -5,6 +5,7 @@
  * writes), 1 when it does not, 2 when the harness itself failed.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { integerIn } from '../../src/cli/commands/common.js';
 import { requireRoot } from './net/index.js';
 import { FAULT_KINDS, type FaultKind } from './nemesis/faults.js';
 import type { SecondsRange } from './nemesis/schedule.js';
@@ -29,16 +30,6 @@ interface CliOptions {
   sendIntervalMs: number;
   out: string;
   expectInvalid: boolean;
-}
-
-function integer(min: number, max: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isSafeInteger(value) || value < min || value > max) {
-      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    }
-    return value;
-  };
 }
 
 function kinds(text: string): FaultKind[] {
@@ -69,8 +60,8 @@ async function main(): Promise<number> {
         'producers and readers recording every operation, a nemesis injecting faults, then a ' +
         'final read and a checker over the history. Needs root. Writes a report folder.',
     )
-    .option('--nodes <n>', 'cluster nodes, all Raft voters', integer(1, 9), 3)
-    .option('--time <s>', 'seconds of clients and faults', integer(1, 86_400), 60)
+    .option('--nodes <n>', 'cluster nodes, all Raft voters', integerIn(1, 9), 3)
+    .option('--time <s>', 'seconds of clients and faults', integerIn(1, 86_400), 60)
     .option('--nemesis <kinds>', `faults, comma-separated: ${FAULT_KINDS.join(', ')}`, kinds, [
       'kill',
       'pause',
@@ -79,20 +70,20 @@ async function main(): Promise<number> {
     .option(
       '--seed <n>',
       'seed of every random choice (default: random, printed)',
-      integer(0, 2 ** 31 - 1),
+      integerIn(0, 2 ** 31 - 1),
     )
-    .option('--partitions <n>', 'partitions of the topic', integer(1, 64), 4)
-    .option('--producers <n>', 'concurrent producers', integer(0, 64), 4)
-    .option('--readers <n>', 'concurrent readers', integer(0, 64), 2)
+    .option('--partitions <n>', 'partitions of the topic', integerIn(1, 64), 4)
+    .option('--producers <n>', 'concurrent producers', integerIn(0, 64), 4)
+    .option('--readers <n>', 'concurrent readers', integerIn(0, 64), 2)
     .addOption(
       new Option('--acks <acks>', 'producer acks').choices(['all', 'leader']).default('all'),
     )
     .option(
       '--replication-factor <n>',
       'replicas per partition (default: min(3, nodes))',
-      integer(1, 9),
+      integerIn(1, 9),
     )
-    .option('--min-insync-replicas <n>', "the topic's min.insync.replicas", integer(1, 9), 2)
+    .option('--min-insync-replicas <n>', "the topic's min.insync.replicas", integerIn(1, 9), 2)
     .option('--unclean-leader-election', 'unclean.leader.election.enable=true on the topic', false)
     .option('--quiet <s>', 'seconds without a fault before each one, N or MIN-MAX', secondsRange, [
       3, 8,
@@ -103,10 +94,15 @@ async function main(): Promise<number> {
     .option(
       '--recovery <s>',
       'seconds clients go on after the last fault is healed',
-      integer(0, 3600),
+      integerIn(0, 3600),
       10,
     )
-    .option('--send-interval-ms <ms>', "pause between one producer's sends", integer(0, 10_000), 2)
+    .option(
+      '--send-interval-ms <ms>',
+      "pause between one producer's sends",
+      integerIn(0, 10_000),
+      2,
+    )
     .option('--out <dir>', 'parent of the run folder', 'fault-runs')
     .option(
       '--expect-invalid',

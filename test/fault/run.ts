@@ -89,11 +89,9 @@ export async function runFaultTest(options: RunOptions): Promise<RunOutcome> {
   let cluster: FaultCluster | null = null;
   let history: HistoryRecorder | null = null;
   const network = await FaultNetwork.create({ nodes: options.nodes });
-  // Ctrl-C or a crash of the harness must not leave nodes or namespaces behind.
-  const onExit = (): void => {
-    cluster?.killAllSync();
-    network.destroySync();
-  };
+  // Ctrl-C or a crash of the harness must not leave nodes behind (the network module removes
+  // its namespaces on exit itself).
+  const onExit = (): void => cluster?.killAllSync();
   process.once('exit', onExit);
   try {
     cluster = await FaultCluster.start({

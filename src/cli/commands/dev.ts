@@ -3,9 +3,6 @@
  * process on 127.0.0.1, until Ctrl-C. The layout is src/cli/dev/plan.ts, the run
  * src/cli/dev/run-cluster.ts.
  */
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import {
   DEV_BASE_PORT_DEFAULT,
@@ -18,12 +15,11 @@ import {
   planDevCluster,
 } from '../dev/plan.js';
 import { runDevCluster } from '../dev/run-cluster.js';
+import { brookBinPath } from '../../util/brook-bin.js';
 import { ExitError, type CliIo } from '../output.js';
 import { integerIn } from './common.js';
 
 const READY_TIMEOUT_MS_DEFAULT = 60_000;
-/** How many directories above this file bin/brook may be: src/cli/commands, dist/src/cli/commands. */
-const PACKAGE_ROOT_DEPTH_MAX = 6;
 
 interface DevOptions {
   nodes: number;
@@ -88,25 +84,11 @@ Examples:
       });
       const exitCode = await runDevCluster({
         plan,
-        brookBin: findBrookBin(),
+        brookBin: brookBinPath(),
         io,
         cwd,
         readyTimeoutMs: options.readyTimeoutMs,
       });
       if (exitCode !== 0) throw new ExitError(exitCode);
     });
-}
-
-/**
- * This package's bin/brook: the first directory above this file holding package.json and
- * bin/brook (this file runs from src/ under vitest and from dist/src/ when built).
- */
-function findBrookBin(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < PACKAGE_ROOT_DEPTH_MAX; depth++) {
-    const bin = path.join(dir, 'bin', 'brook');
-    if (existsSync(bin) && existsSync(path.join(dir, 'package.json'))) return bin;
-    dir = path.dirname(dir);
-  }
-  throw new Error(`cannot find bin/brook above ${fileURLToPath(import.meta.url)}`);
 }

@@ -8,9 +8,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, type WriteStream } from 'node:fs';
+import { brookBinPath } from '../../../src/util/brook-bin.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 /** The broker's port on every host (hosts have their own addresses). */
 export const BROKER_PORT = 7070;
@@ -60,7 +60,7 @@ class NodeProcess {
 
 export class FaultCluster {
   private readonly nodes: NodeProcess[] = [];
-  private readonly brookBin = findBrookBin();
+  private readonly brookBin = brookBinPath();
   /** Every voter is formatted with the same cluster id at its first start. */
   private readonly clusterId = randomUUID();
 
@@ -252,17 +252,5 @@ export class FaultCluster {
     });
     await listening;
     this.options.log(`node ${node.id} listening at ${this.address(node.id)} (pid ${child.pid})`);
-  }
-}
-
-/** bin/brook of this checkout, found upwards from this file (it runs from test/ or dist/test/). */
-function findBrookBin(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'bin', 'brook');
-    if (existsSync(candidate)) return candidate;
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('bin/brook not found above ' + import.meta.url);
-    dir = parent;
   }
 }
