@@ -2,7 +2,7 @@
  * `npm run fault -- --nodes 5 --time 300 --nemesis kill,pause,partition --seed S`: one fault
  * run (run.ts) against a real cluster in network namespaces (root only). Exit status: 0 when the
  * checker finds the history valid (with --expect-invalid: when it finds lost or inconsistent
- * writes), 1 when it does not, 2 when the harness itself failed.
+ * writes), 1 when it does not, 2 on a usage error or when the harness itself failed.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { integerIn } from '../../src/cli/commands/common.js';
@@ -109,7 +109,9 @@ async function main(): Promise<number> {
       'negative control: succeed only if the checker reports lost or inconsistent writes',
       false,
     )
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // A usage error is not a verdict: exit 2, as a harness failure, never 1 (invalid history).
+    .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2));
   program.parse(process.argv);
   const options = program.opts<CliOptions>();
   const replicationFactor = options.replicationFactor ?? Math.min(3, options.nodes);
