@@ -70,7 +70,10 @@ export class RecordBatch {
   get lastOffsetDelta(): number {
     return this.buffer.readInt32BE(BATCH.LAST_OFFSET_DELTA);
   }
-  /** Offset of the last record: baseOffset + lastOffsetDelta. */
+  /**
+   * The last offset the batch covers: baseOffset + lastOffsetDelta. In a dense batch that is its
+   * last record's offset; compaction may have removed that record, or every record.
+   */
   get lastOffset(): number {
     return this.baseOffset + this.lastOffsetDelta;
   }
@@ -150,7 +153,12 @@ export function checkBatchHeader(buf: Buffer): BatchCheck {
   return checkHeaderFields(buf);
 }
 
-/** The field rules, on a buffer whose length, magic and CRC are already right. */
+/**
+ * The field rules, on a buffer whose length, magic and CRC are already right. These are the rules
+ * of a stored, fetched or replicated batch, which compaction may have left sparse or empty:
+ * 0 <= recordCount <= lastOffsetDelta + 1. A producer's batch must also be dense
+ * (checkDenseHeader).
+ */
 function checkHeaderFields(buf: Buffer): BatchCheck {
   const attributes = buf.readInt16BE(BATCH.ATTRIBUTES);
   if ((attributes & ~ATTR_KNOWN_MASK) !== 0) {
@@ -167,25 +175,46 @@ function checkHeaderFields(buf: Buffer): BatchCheck {
     };
   }
   const recordCount = buf.readInt32BE(BATCH.RECORD_COUNT);
-  if (recordCount < 1) return invalid(`recordCount is ${recordCount}; a batch holds at least 1`);
+  if (recordCount < 0) return invalid(`recordCount is ${recordCount}; it cannot be negative`);
   if (recordCount > limits.batchRecordsMax) {
     return invalid(`recordCount ${recordCount} is above the limit of ${limits.batchRecordsMax}`);
   }
+  const lastOffsetDelta = buf.readInt32BE(BATCH.LAST_OFFSET_DELTA);
+  if (lastOffsetDelta < 0) {
+    return invalid(`lastOffsetDelta is ${lastOffsetDelta}; a batch covers at least one offset`);
+  }
+  if (recordCount > lastOffsetDelta + 1) {
+    return invalid(
+      `recordCount ${recordCount} is more than the lastOffsetDelta + 1 = ${lastOffsetDelta + 1} offsets the batch covers`,
+    );
+  }
+  return checkInt64Fields(buf, lastOffsetDelta, (attributes & ATTR_TIMESTAMP_TYPE_BIT) === 0);
+}
+
+/**
+ * The producer's rule on top of checkBatchHeader: a client batch is dense, recordCount >= 1 and
+ * lastOffsetDelta = recordCount - 1 (its records' offsetDeltas 0, 1, 2, ... are checked by the
+ * record walk). Only compaction makes batches sparse or empty, never a producer. Call it on a
+ * buffer that passed checkBatchHeader.
+ */
+export function checkDenseHeader(buf: Buffer): BatchCheck {
+  const recordCount = buf.readInt32BE(BATCH.RECORD_COUNT);
+  if (recordCount < 1) return invalid(`recordCount is ${recordCount}; a batch holds at least 1`);
   const lastOffsetDelta = buf.readInt32BE(BATCH.LAST_OFFSET_DELTA);
   if (lastOffsetDelta !== recordCount - 1) {
     return invalid(
       `lastOffsetDelta is ${lastOffsetDelta} but recordCount - 1 is ${recordCount - 1}`,
     );
   }
-  return checkInt64Fields(buf, recordCount, (attributes & ATTR_TIMESTAMP_TYPE_BIT) === 0);
+  return BATCH_OK;
 }
 
-function checkInt64Fields(buf: Buffer, recordCount: number, isCreateTime: boolean): BatchCheck {
+function checkInt64Fields(buf: Buffer, lastOffsetDelta: number, isCreateTime: boolean): BatchCheck {
   const baseOffset = tryReadInt64(buf, BATCH.BASE_OFFSET);
   if (!(baseOffset >= 0)) return invalid('baseOffset is negative or not a safe integer');
   // nextOffset must stay exact too, or the log end offset after this batch would round.
-  if (baseOffset + recordCount > Number.MAX_SAFE_INTEGER) {
-    return invalid('baseOffset + recordCount is beyond the safe integer range');
+  if (baseOffset + lastOffsetDelta + 1 > Number.MAX_SAFE_INTEGER) {
+    return invalid('baseOffset + lastOffsetDelta + 1 is beyond the safe integer range');
   }
   const firstTimestamp = tryReadInt64(buf, BATCH.FIRST_TIMESTAMP);
   if (Number.isNaN(firstTimestamp)) return invalid('firstTimestamp is not a safe integer');
@@ -211,6 +240,8 @@ export interface BatchHeaderFields {
   baseOffset: number;
   leaderEpoch: number;
   recordCount: number;
+  /** Default recordCount - 1 (dense); larger for a batch compaction left sparse or empty. */
+  lastOffsetDelta?: number;
   firstTimestamp: number;
   maxTimestamp: number;
   producerId: number;
@@ -225,14 +256,20 @@ export interface BatchHeaderFields {
  */
 export function writeBatchHeader(buf: Buffer, fields: BatchHeaderFields): void {
   assert(buf.length >= BATCH_HEADER_BYTES, 'writeBatchHeader: buffer shorter than a header');
-  assert(fields.recordCount >= 1, 'writeBatchHeader: a batch holds at least one record');
+  assert(fields.recordCount >= 0, 'writeBatchHeader: recordCount >= 0');
+  const lastOffsetDelta = fields.lastOffsetDelta ?? fields.recordCount - 1;
+  assert(lastOffsetDelta >= 0, 'writeBatchHeader: a batch covers at least one offset');
+  assert(
+    fields.recordCount <= lastOffsetDelta + 1,
+    'writeBatchHeader: recordCount fits the offsets',
+  );
   buf.writeInt32BE(buf.length - 4, BATCH.LENGTH);
   buf.writeUInt32BE(0, BATCH.CRC);
   buf.writeInt8(MAGIC, BATCH.MAGIC);
   buf.writeInt16BE(fields.attributes, BATCH.ATTRIBUTES);
   writeInt64(buf, BATCH.BASE_OFFSET, fields.baseOffset);
   buf.writeInt32BE(fields.leaderEpoch, BATCH.LEADER_EPOCH);
-  buf.writeInt32BE(fields.recordCount - 1, BATCH.LAST_OFFSET_DELTA);
+  buf.writeInt32BE(lastOffsetDelta, BATCH.LAST_OFFSET_DELTA);
   writeInt64(buf, BATCH.FIRST_TIMESTAMP, fields.firstTimestamp);
   writeInt64(buf, BATCH.MAX_TIMESTAMP, fields.maxTimestamp);
   writeInt64(buf, BATCH.PRODUCER_ID, fields.producerId);

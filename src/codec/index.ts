@@ -7,16 +7,22 @@
  * them with decodeRecords (batchesIn splits a fetched run); the broker never decodes records.
  *
  * The broker's loop, per produced batch (STYLE.md §6):
- *   1. checkBatchHeader (synchronous, O(1) + one CRC pass), then checkBatch (inflates and walks
- *      every record, without allocating per record) before anything is written;
+ *   1. checkBatchHeader (synchronous, O(1) + one CRC pass), then checkProducedBatch (inflates and
+ *      walks every record, without allocating per record) before anything is written;
  *   2. stampBatch in place: baseOffset, leaderEpoch, optionally LogAppendTime; the CRC is redone;
  *   3. store the bytes; after every read, checkBatchHeader again (paired check, §1.3).
+ * Compaction (log/cleaner.ts) rewrites stored batches with retainRecords and encodeEmptyBatch.
  *
  * Invariants. Every byte of a stored batch is covered: batchLength by the buffer length, the rest
- * by the CRC (unlike Kafka v2, the CRC includes baseOffset and leaderEpoch). recordCount >= 1,
- * lastOffsetDelta = recordCount - 1 and record i has offsetDelta i, so offsets are dense. All
- * int64 fields are safe integers, read as numbers without BigInt. Under CreateTime,
- * maxTimestamp is exactly the largest record timestamp.
+ * by the CRC (unlike Kafka v2, the CRC includes baseOffset and leaderEpoch). A batch covers the
+ * offsets [baseOffset, baseOffset + lastOffsetDelta]. A producer's batch is dense: recordCount
+ * >= 1, lastOffsetDelta = recordCount - 1, record i has offsetDelta i, and under CreateTime
+ * maxTimestamp is exactly the largest record timestamp (checkProducedBatch). A stored, fetched or
+ * replicated batch may have been thinned by compaction, so every other check and decodeRecords
+ * accept: 0 <= recordCount <= lastOffsetDelta + 1, offsetDeltas strictly increasing and each
+ * <= lastOffsetDelta (a record's offset is baseOffset + offsetDelta), and under CreateTime every
+ * record timestamp <= maxTimestamp. The empty batches compaction writes (recordCount 0) have codec
+ * none and no records section. All int64 fields are safe integers, read as numbers without BigInt.
  *
  * Errors. Checks return a BatchCheck (never throw); decodeRecords throws BrokerError
  * CORRUPT_MESSAGE; encodeBatch throws RangeError for bad input; misuse by broker code asserts.
@@ -33,15 +39,20 @@ export {
   RecordBatch,
   batchesIn,
   checkBatchHeader,
+  checkDenseHeader,
   stampBatch,
   type BatchCheck,
   type StampFields,
 } from './batch.js';
 export {
   checkBatch,
+  checkProducedBatch,
   decodeRecords,
   encodeBatch,
+  encodeEmptyBatch,
+  retainRecords,
   type DecodedRecord,
+  type EmptyBatchFields,
   type EncodeOptions,
   type RecordHeader,
   type RecordInput,

@@ -10,6 +10,7 @@ import { assert } from '../util/assert.js';
 import {
   BATCH_OK,
   checkBatchHeader,
+  checkDenseHeader,
   corrupt,
   invalid,
   writeBatchHeader,
@@ -30,6 +31,7 @@ import {
   BATCH_HEADER_BYTES,
   Compression,
   TimestampType,
+  readInt64,
   tryReadInt64,
 } from './layout.js';
 import {
@@ -294,34 +296,61 @@ function writeNullable(buf: Buffer, at: number, field: Buffer | null): number {
 }
 
 /**
- * Full check: checkBatchHeader, then inflate the records (off the event loop) and walk every
- * record. Failures are INVALID_RECORD, or CORRUPT_MESSAGE when the records do not inflate.
- * `timestampMsMin` (the broker passes 0) rejects create timestamps below it, so a batch cannot
- * carry what a structured record may not. Never throws or rejects on any input; buf is not
- * modified.
+ * Full check of a stored, fetched or replicated batch: checkBatchHeader, then inflate the records
+ * (off the event loop) and walk every record. Such a batch may be sparse or empty (compaction):
+ * offsetDeltas strictly increase and stay within lastOffsetDelta, and under CreateTime every
+ * record timestamp is at most maxTimestamp. Failures are INVALID_RECORD, or CORRUPT_MESSAGE when
+ * the records do not inflate. `timestampMsMin` rejects create timestamps below it. Never throws
+ * or rejects on any input; buf is not modified. A producer's batch must pass checkProducedBatch.
  */
 export async function checkBatch(
   buf: Buffer,
   options: { readonly timestampMsMin?: number } = {},
 ): Promise<BatchCheck> {
+  return checkWalk(buf, false, options.timestampMsMin ?? Number.NEGATIVE_INFINITY);
+}
+
+/**
+ * checkBatch plus the producer's rules (what the broker runs on a client's batch before it is
+ * appended): the batch is dense (recordCount >= 1, lastOffsetDelta = recordCount - 1, record i
+ * has offsetDelta i) and, under CreateTime, maxTimestamp equals the largest record timestamp.
+ * `timestampMsMin` (the broker passes 0) rejects create timestamps below it, so a batch cannot
+ * carry what a structured record may not. Never throws or rejects.
+ */
+export async function checkProducedBatch(
+  buf: Buffer,
+  options: { readonly timestampMsMin?: number } = {},
+): Promise<BatchCheck> {
+  return checkWalk(buf, true, options.timestampMsMin ?? Number.NEGATIVE_INFINITY);
+}
+
+async function checkWalk(
+  buf: Buffer,
+  isDense: boolean,
+  timestampMsMin: number,
+): Promise<BatchCheck> {
   const headerCheck = checkBatchHeader(buf);
   if (!headerCheck.ok) return headerCheck;
+  if (isDense) {
+    const denseCheck = checkDenseHeader(buf);
+    if (!denseCheck.ok) return denseCheck;
+  }
   let section: Buffer;
   try {
     section = await recordsSectionOf(buf);
   } catch (error) {
     return corrupt(errorMessage(error));
   }
-  const timestampMsMin = options.timestampMsMin ?? Number.NEGATIVE_INFINITY;
-  const failure = walkRecords(section, readWalkHeader(buf), null, timestampMsMin);
+  const failure = walkRecords(section, readWalkHeader(buf, isDense), null, null, timestampMsMin);
   return failure === null ? BATCH_OK : invalid(failure);
 }
 
 /**
- * Decodes every record of a batch (inflating off the event loop). Offsets are baseOffset +
- * offsetDelta; with LogAppendTime every record's timestamp is the batch maxTimestamp. Runs the
- * same checks as checkBatch and throws BrokerError('CORRUPT_MESSAGE') naming the first problem.
- * The returned records hold views into buf (see DecodedRecord).
+ * Decodes every record of a batch (inflating off the event loop), dense or not. Each record's
+ * offset is baseOffset + its offsetDelta (in a batch compaction thinned, not baseOffset + index);
+ * an empty batch decodes to no records. With LogAppendTime every record's timestamp is the batch
+ * maxTimestamp. Runs the same checks as checkBatch and throws BrokerError('CORRUPT_MESSAGE')
+ * naming the first problem. The returned records hold views into buf (see DecodedRecord).
  */
 export async function decodeRecords(buf: Buffer): Promise<DecodedRecord[]> {
   const headerCheck = checkBatchHeader(buf);
@@ -332,12 +361,116 @@ export async function decodeRecords(buf: Buffer): Promise<DecodedRecord[]> {
   } catch (error) {
     throw new BrokerError('CORRUPT_MESSAGE', errorMessage(error), null, { cause: error });
   }
-  const header = readWalkHeader(buf);
+  const header = readWalkHeader(buf, false);
   const records: DecodedRecord[] = [];
-  const failure = walkRecords(section, header, records);
+  const failure = walkRecords(section, header, records, null);
   if (failure !== null) throw new BrokerError('CORRUPT_MESSAGE', failure);
   assert(records.length === header.recordCount, 'decodeRecords: record count after a clean walk');
   return records;
+}
+
+/**
+ * Builds a copy of a stored batch that holds only the records whose `keep` flag is set (keep[i]
+ * for the i-th record): compaction's rewrite of one batch. Kept records are copied byte for
+ * byte, so each keeps its offsetDelta, timestampDelta, key, value and headers; the header keeps
+ * every field (baseOffset, lastOffsetDelta, leaderEpoch, producer fields, timestamp type,
+ * firstTimestamp, maxTimestamp and codec) but recordCount, batchLength and the CRC, which are
+ * recomputed; a compressed batch is compressed again with its codec (off the event loop). With
+ * no record kept the result is encodeEmptyBatch of the same header. Returns a new buffer; buf is
+ * not modified. Throws BrokerError('CORRUPT_MESSAGE') when buf fails checkBatch.
+ */
+export async function retainRecords(buf: Buffer, keep: Uint8Array): Promise<Buffer> {
+  const headerCheck = checkBatchHeader(buf);
+  if (!headerCheck.ok) throw new BrokerError('CORRUPT_MESSAGE', headerCheck.reason);
+  const header = readWalkHeader(buf, false);
+  assert(keep.length === header.recordCount, 'retainRecords: one flag per record');
+  const fields = headerFieldsOf(buf);
+  let keptCount = 0;
+  for (let i = 0; i < keep.length; i++) if (keep[i] !== 0) keptCount++;
+  if (keptCount === 0) return encodeEmptyBatch(fields);
+  const section = await recordsSectionOf(buf);
+  const spans: number[] = [];
+  const failure = walkRecords(section, header, null, spans);
+  if (failure !== null) throw new BrokerError('CORRUPT_MESSAGE', failure);
+  let keptBytes = 0;
+  for (let i = 0; i < keep.length; i++)
+    if (keep[i] !== 0) keptBytes += spans[2 * i + 1]! - spans[2 * i]!;
+  const kept = Buffer.allocUnsafe(keptBytes);
+  let at = 0;
+  for (let i = 0; i < keep.length; i++) {
+    if (keep[i] !== 0) at += section.copy(kept, at, spans[2 * i]!, spans[2 * i + 1]!);
+  }
+  assert(at === keptBytes, 'retainRecords: kept records fill their section exactly');
+  const codec = fields.attributes & ATTR_COMPRESSION_MASK;
+  assert(isKnownCompression(codec), 'retainRecords: codec checked by checkBatchHeader');
+  const stored = codec === Compression.NONE ? kept : await compressRecords(codec, kept);
+  const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES + stored.length);
+  assert(stored.copy(batch, BATCH_HEADER_BYTES) === stored.length, 'retainRecords: short copy');
+  return finishBatch(batch, { ...fields, recordCount: keptCount });
+}
+
+/** Every header field of a batch that passed checkBatchHeader, for rebuilding it. */
+function headerFieldsOf(buf: Buffer): Required<BatchHeaderFields> {
+  return {
+    attributes: buf.readInt16BE(BATCH.ATTRIBUTES),
+    baseOffset: readInt64(buf, BATCH.BASE_OFFSET),
+    leaderEpoch: buf.readInt32BE(BATCH.LEADER_EPOCH),
+    recordCount: buf.readInt32BE(BATCH.RECORD_COUNT),
+    lastOffsetDelta: buf.readInt32BE(BATCH.LAST_OFFSET_DELTA),
+    firstTimestamp: readInt64(buf, BATCH.FIRST_TIMESTAMP),
+    maxTimestamp: readInt64(buf, BATCH.MAX_TIMESTAMP),
+    producerId: readInt64(buf, BATCH.PRODUCER_ID),
+    producerEpoch: buf.readInt16BE(BATCH.PRODUCER_EPOCH),
+    baseSequence: buf.readInt32BE(BATCH.BASE_SEQUENCE),
+  };
+}
+
+/** The header of an empty batch: what stays of a batch once compaction removed all its records. */
+export interface EmptyBatchFields {
+  /** Only the timestamp type bit is kept: an empty batch is never compressed. */
+  readonly attributes: number;
+  readonly baseOffset: number;
+  /** The batch covers offsets [baseOffset, baseOffset + lastOffsetDelta]; >= 0. */
+  readonly lastOffsetDelta: number;
+  readonly leaderEpoch: number;
+  readonly firstTimestamp: number;
+  readonly maxTimestamp: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+}
+
+/**
+ * A batch with no records covering [baseOffset, baseOffset + lastOffsetDelta]: a 61-byte header
+ * with recordCount 0 and codec none (as Kafka writes the empty batches its cleaner keeps), so the
+ * offsets stay covered in a log that must be gap-free. Returns a new buffer. Asserts the fields
+ * are in range (broker code builds these from checked batches).
+ */
+export function encodeEmptyBatch(fields: EmptyBatchFields): Buffer {
+  assert(Number.isSafeInteger(fields.baseOffset) && fields.baseOffset >= 0, 'empty: baseOffset');
+  assert(
+    Number.isInteger(fields.lastOffsetDelta) &&
+      fields.lastOffsetDelta >= 0 &&
+      fields.lastOffsetDelta <= INT32_MAX,
+    'encodeEmptyBatch: lastOffsetDelta is an int32 >= 0',
+  );
+  assert(
+    fields.baseOffset + fields.lastOffsetDelta < Number.MAX_SAFE_INTEGER,
+    'encodeEmptyBatch: nextOffset is a safe integer',
+  );
+  const batch = Buffer.allocUnsafe(BATCH_HEADER_BYTES);
+  return finishBatch(batch, {
+    attributes: fields.attributes & ATTR_TIMESTAMP_TYPE_BIT,
+    baseOffset: fields.baseOffset,
+    leaderEpoch: fields.leaderEpoch,
+    recordCount: 0,
+    lastOffsetDelta: fields.lastOffsetDelta,
+    firstTimestamp: fields.firstTimestamp,
+    maxTimestamp: fields.maxTimestamp,
+    producerId: fields.producerId,
+    producerEpoch: fields.producerEpoch,
+    baseSequence: fields.baseSequence,
+  });
 }
 
 function recordsSectionOf(buf: Buffer): Promise<Buffer> {
@@ -353,25 +486,31 @@ function errorMessage(error: unknown): string {
 /** The header fields the walk needs, read once per batch from a header that passed its check. */
 interface WalkHeader {
   recordCount: number;
+  lastOffsetDelta: number;
   baseOffset: number;
   firstTimestamp: number;
   maxTimestamp: number;
   isCreateTime: boolean;
+  /** The producer's rules: offsetDelta = index, maxTimestamp = the largest record timestamp. */
+  isDense: boolean;
 }
 
-function readWalkHeader(buf: Buffer): WalkHeader {
+function readWalkHeader(buf: Buffer, isDense: boolean): WalkHeader {
   return {
     recordCount: buf.readInt32BE(BATCH.RECORD_COUNT),
+    lastOffsetDelta: buf.readInt32BE(BATCH.LAST_OFFSET_DELTA),
     baseOffset: tryReadInt64(buf, BATCH.BASE_OFFSET),
     firstTimestamp: tryReadInt64(buf, BATCH.FIRST_TIMESTAMP),
     maxTimestamp: tryReadInt64(buf, BATCH.MAX_TIMESTAMP),
     isCreateTime: (buf.readInt16BE(BATCH.ATTRIBUTES) & ATTR_TIMESTAMP_TYPE_BIT) === 0,
+    isDense,
   };
 }
 
 /** Where one record's parts sit in the section. One instance is reused for every record. */
 class RecordFrame {
   timestampDelta = 0;
+  offsetDelta = 0;
   keyStart = 0;
   keyLength = -1;
   valueStart = 0;
@@ -382,23 +521,30 @@ class RecordFrame {
 
 /**
  * Walks exactly header.recordCount records covering all of section; returns null when every rule
- * holds, else the first problem in plain words. Appends decoded records to `out` when given.
+ * holds, else the first problem in plain words. Appends decoded records to `out` when given, and
+ * each record's [start, end) in the section to `spans` when given.
  */
 function walkRecords(
   section: Buffer,
   header: WalkHeader,
   out: DecodedRecord[] | null,
+  spans: number[] | null,
   timestampMsMin = Number.NEGATIVE_INFINITY,
 ): string | null {
   const cursor = new Cursor(section, 0, section.length);
   const frame = new RecordFrame();
   let timestampMsMax = Number.NEGATIVE_INFINITY;
+  let previousOffsetDelta = -1;
   for (let index = 0; index < header.recordCount; index++) {
     if (cursor.remaining === 0) {
       return `the batch declares ${header.recordCount} records but holds ${index}`;
     }
-    readRecord(cursor, index, frame);
+    const start = cursor.pos;
+    readRecord(cursor, frame);
     if (cursor.failure !== null) return `record ${index}: ${cursor.failure}`;
+    const offsetProblem = checkOffsetDelta(frame.offsetDelta, index, previousOffsetDelta, header);
+    if (offsetProblem !== null) return `record ${index}: ${offsetProblem}`;
+    previousOffsetDelta = frame.offsetDelta;
     const timestampMs = header.firstTimestamp + frame.timestampDelta;
     if (!Number.isSafeInteger(timestampMs)) {
       return `record ${index}: its timestamp is outside the safe integer range`;
@@ -410,22 +556,49 @@ function walkRecords(
       return `record ${index}: timestamp ${timestampMs} is before ${timestampMsMin}`;
     }
     if (timestampMs > timestampMsMax) timestampMsMax = timestampMs;
+    if (spans !== null) spans.push(start, cursor.pos);
     if (out !== null) {
       const recordTimestampMs = header.isCreateTime ? timestampMs : header.maxTimestamp;
-      out.push(materialize(section, frame, header.baseOffset + index, recordTimestampMs));
+      const offset = header.baseOffset + frame.offsetDelta;
+      out.push(materialize(section, frame, offset, recordTimestampMs));
     }
   }
   if (cursor.remaining !== 0) {
     return `${cursor.remaining} bytes follow the last of the ${header.recordCount} records`;
   }
-  if (header.isCreateTime && timestampMsMax !== header.maxTimestamp) {
+  // Compaction keeps a batch's maxTimestamp when it removes the record that set it (as Kafka).
+  if (header.isDense && header.isCreateTime && timestampMsMax !== header.maxTimestamp) {
     return `maxTimestamp is ${header.maxTimestamp} but the largest record timestamp is ${timestampMsMax}`;
   }
   return null;
 }
 
+/**
+ * The offsetDelta rule: a producer's record i has offsetDelta i; in a stored batch (which
+ * compaction may have thinned) offsetDeltas strictly increase and stay within lastOffsetDelta.
+ */
+function checkOffsetDelta(
+  offsetDelta: number,
+  index: number,
+  previousOffsetDelta: number,
+  header: WalkHeader,
+): string | null {
+  if (header.isDense) {
+    return offsetDelta === index
+      ? null
+      : `offsetDelta is ${offsetDelta}, but it must equal the record's index ${index}`;
+  }
+  if (offsetDelta <= previousOffsetDelta) {
+    return `offsetDelta is ${offsetDelta}, not above the previous record's ${previousOffsetDelta}`;
+  }
+  if (offsetDelta > header.lastOffsetDelta) {
+    return `offsetDelta is ${offsetDelta}, past the batch's lastOffsetDelta ${header.lastOffsetDelta}`;
+  }
+  return null;
+}
+
 /** Reads one length-delimited record into frame, or records a failure on the cursor. */
-function readRecord(cursor: Cursor, index: number, frame: RecordFrame): void {
+function readRecord(cursor: Cursor, frame: RecordFrame): void {
   const bodyBytes = readVarint(cursor);
   if (cursor.failure !== null) return;
   if (bodyBytes < RECORD_BODY_BYTES_MIN) {
@@ -439,26 +612,22 @@ function readRecord(cursor: Cursor, index: number, frame: RecordFrame): void {
   // Narrow the cursor to this record so no field can read into the next one.
   const sectionEnd = cursor.end;
   cursor.end = cursor.pos + bodyBytes;
-  readRecordBody(cursor, index, frame);
+  readRecordBody(cursor, frame);
   if (cursor.failure === null && cursor.pos !== cursor.end) {
     cursor.fail(`${cursor.end - cursor.pos} bytes follow its headers inside its length`);
   }
   cursor.end = sectionEnd;
 }
 
-function readRecordBody(cursor: Cursor, index: number, frame: RecordFrame): void {
+function readRecordBody(cursor: Cursor, frame: RecordFrame): void {
   const attributes = cursor.buf[cursor.pos++]!;
   if (attributes !== 0) {
     cursor.fail(`its attributes are ${attributes}, but record attributes must be 0`);
     return;
   }
   frame.timestampDelta = readVarlong(cursor);
-  const offsetDelta = readVarint(cursor);
+  frame.offsetDelta = readVarint(cursor);
   if (cursor.failure !== null) return;
-  if (offsetDelta !== index) {
-    cursor.fail(`offsetDelta is ${offsetDelta}, but it must equal the record's index ${index}`);
-    return;
-  }
   frame.keyLength = skipNullableBytes(cursor, 'key');
   frame.keyStart = cursor.pos - Math.max(frame.keyLength, 0);
   frame.valueLength = skipNullableBytes(cursor, 'value');

@@ -30,6 +30,7 @@ export interface BrokerConfig {
   readonly retentionMs: number;
   readonly retentionBytes: number;
   readonly retentionCheckIntervalMs: number;
+  readonly cleaner: CleanerSettings;
   readonly messageMaxBytes: number;
   readonly messageTimestampType: TimestampTypeName;
   readonly minInsyncReplicas: number;
@@ -39,6 +40,16 @@ export interface BrokerConfig {
   readonly raft: RaftSettings;
   /** Every key with its effective text value and where it came from (for DescribeConfigs). */
   readonly entries: ReadonlyMap<string, { value: string; source: ConfigSourceName }>;
+}
+
+/** Log compaction: the cleaner task and the defaults of the compacted topics' configs. */
+export interface CleanerSettings {
+  readonly enable: boolean;
+  readonly backoffMs: number;
+  /** Defaults of delete.retention.ms, min.cleanable.dirty.ratio and min.compaction.lag.ms. */
+  readonly deleteRetentionMs: number;
+  readonly minCleanableRatio: number;
+  readonly minCompactionLagMs: number;
 }
 
 /**
@@ -218,6 +229,13 @@ function toBrokerConfig(
     retentionMs: value('log.retention.ms') as number,
     retentionBytes: value('log.retention.bytes') as number,
     retentionCheckIntervalMs: value('log.retention.check.interval.ms') as number,
+    cleaner: {
+      enable: value('log.cleaner.enable') as boolean,
+      backoffMs: value('log.cleaner.backoff.ms') as number,
+      deleteRetentionMs: value('log.cleaner.delete.retention.ms') as number,
+      minCleanableRatio: value('log.cleaner.min.cleanable.ratio') as number,
+      minCompactionLagMs: value('log.cleaner.min.compaction.lag.ms') as number,
+    },
     messageMaxBytes: value('message.max.bytes') as number,
     messageTimestampType: value('log.message.timestamp.type') as TimestampTypeName,
     minInsyncReplicas: value('min.insync.replicas') as number,

@@ -8,6 +8,8 @@ import { limits } from './limits.js';
 export type ConfigType =
   | { kind: 'string' }
   | { kind: 'int'; min: number; max: number }
+  /** A finite decimal number in [min, max], e.g. a ratio. */
+  | { kind: 'number'; min: number; max: number }
   | { kind: 'bool' }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'address' }
@@ -120,6 +122,36 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     type: int(10, 86_400_000),
     defaultValue: '300000',
     doc: 'How often the retention task looks for records to delete.',
+  },
+  {
+    name: 'log.cleaner.enable',
+    type: { kind: 'bool' },
+    defaultValue: 'true',
+    doc: 'Run compaction for topics with cleanup.policy=compact. Off, their logs only grow (or follow retention with compact,delete).',
+  },
+  {
+    name: 'log.cleaner.backoff.ms',
+    type: int(10, 86_400_000),
+    defaultValue: '15000',
+    doc: 'How often the cleaner looks for compacted partitions that are dirty enough to clean.',
+  },
+  {
+    name: 'log.cleaner.delete.retention.ms',
+    type: int(0, LONG_MAX),
+    defaultValue: '86400000',
+    doc: 'Default delete.retention.ms of topics: 1 day.',
+  },
+  {
+    name: 'log.cleaner.min.cleanable.ratio',
+    type: { kind: 'number', min: 0, max: 1 },
+    defaultValue: '0.5',
+    doc: 'Default min.cleanable.dirty.ratio of topics.',
+  },
+  {
+    name: 'log.cleaner.min.compaction.lag.ms',
+    type: int(0, LONG_MAX),
+    defaultValue: '0',
+    doc: 'Default min.compaction.lag.ms of topics.',
   },
   {
     name: 'message.max.bytes',
@@ -280,10 +312,31 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   },
   {
     name: 'cleanup.policy',
-    type: { kind: 'enum', values: ['delete'] },
+    type: { kind: 'enum', values: ['delete', 'compact', 'compact,delete', 'delete,compact'] },
     defaultValue: 'delete',
     brokerDefault: null,
-    doc: 'delete: drop old batches by retention.ms / retention.bytes. (compact arrives with consumer groups.)',
+    doc: 'delete: drop old batches by retention.ms / retention.bytes. compact: keep the latest record per key (records need keys). compact,delete: both.',
+  },
+  {
+    name: 'delete.retention.ms',
+    type: int(0, LONG_MAX),
+    defaultValue: null,
+    brokerDefault: 'log.cleaner.delete.retention.ms',
+    doc: 'Compacted topics: a tombstone (null value) that is the latest record of its key is removed once its batch is older than this.',
+  },
+  {
+    name: 'min.cleanable.dirty.ratio',
+    type: { kind: 'number', min: 0, max: 1 },
+    defaultValue: null,
+    brokerDefault: 'log.cleaner.min.cleanable.ratio',
+    doc: 'Compacted topics: clean a partition once the bytes not yet cleaned are at least this share of it.',
+  },
+  {
+    name: 'min.compaction.lag.ms',
+    type: int(0, LONG_MAX),
+    defaultValue: null,
+    brokerDefault: 'log.cleaner.min.compaction.lag.ms',
+    doc: 'Compacted topics: a batch is not cleaned until its newest record is at least this old.',
   },
   {
     name: 'min.insync.replicas',

@@ -15,6 +15,7 @@ export {
   loadBrokerConfig,
   parseProperties,
   type BrokerConfig,
+  type CleanerSettings,
   type ConfigInputs,
   type ConfigSourceName,
   type FsyncPolicy,

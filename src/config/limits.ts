@@ -47,6 +47,15 @@ export const limits = {
   logTailCacheBytesMax: 64 * MiB,
   /** Batches one retention pass examines per partition. */
   retentionBatchesPerRunMax: 100_000,
+  /**
+   * Distinct keys, and bytes of those keys, one compaction pass holds in its key map
+   * (log/cleaner.ts). A pass that would exceed either cleans only up to the batch where the map
+   * filled; the next pass goes on from there.
+   */
+  cleanerKeysPerPassMax: 250_000,
+  cleanerKeyBytesPerPassMax: 32 * MiB,
+  /** Bytes of stored batches one compaction step reads and rewrites in one atomic write. */
+  cleanerStepBytesMax: 16 * MiB,
   /** Topics in one admin request, and partitions per topic. */
   adminTopicsMax: 1_000,
   partitionsPerTopicMax: 10_000,
@@ -105,6 +114,11 @@ assert(limits.fetchPartitionBytesMax >= limits.batchBytesMax, 'a fetch must fit 
 assert(limits.grpcMessageBytesMax > limits.fetchResponseBytesMax, 'gRPC must fit a full fetch');
 assert(limits.groupCommitBytesMax >= limits.batchBytesMax, 'one commit must fit one batch');
 assert(limits.batchRecordsMax <= limits.produceRecordsMax, 'a request can fill a batch');
+// A compaction pass always maps at least one whole batch, so it always makes progress.
+assert(limits.cleanerKeysPerPassMax >= limits.batchRecordsMax, 'the key map fits a batch');
+assert(limits.cleanerKeyBytesPerPassMax >= limits.batchBytesMax, 'the key map fits a batch');
+// A step carries an empty batch over from the one before, plus at least one whole batch.
+assert(limits.cleanerStepBytesMax >= 2 * limits.batchBytesMax, 'a compaction step fits 2 batches');
 assert(
   limits.raftPeerBatchBytesMax < limits.grpcMessageBytesMax,
   'a peer batch must fit one gRPC message',

@@ -29,6 +29,20 @@ export function parseConfigValue(
       }
       return { ok: true, value };
     }
+    case 'number': {
+      const trimmed = text.trim();
+      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(trimmed)) {
+        return { ok: false, error: `${definition.name} must be a number, not "${text}"` };
+      }
+      const value = Number(trimmed);
+      if (!Number.isFinite(value) || value < type.min || value > type.max) {
+        return {
+          ok: false,
+          error: `${definition.name} must be between ${type.min} and ${type.max}, not ${trimmed}`,
+        };
+      }
+      return { ok: true, value };
+    }
     case 'enum':
       if (!type.values.includes(text)) {
         return {

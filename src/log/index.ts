@@ -9,6 +9,9 @@ export {
   type BatchSummary,
   type ReadOptions,
   type ReadResult,
+  type RewriteOptions,
+  type RewriteResult,
+  type RewriteTransform,
   type TimestampOffset,
 } from './partition-log.js';
 export {
@@ -25,3 +28,16 @@ export {
   type RetentionPolicy,
   type RetentionTaskOptions,
 } from './retention.js';
+export {
+  OffsetMap,
+  cleanBatches,
+  isCleanable,
+  isDirtyEnough,
+  keepFlags,
+  planBatches,
+  type BatchPlan,
+  type CleanedRun,
+  type CleanerPolicy,
+  type PlanInput,
+} from './cleaner.js';
+export { CleanerTask, type CleanerPass, type CleanerTaskOptions } from './cleaner-task.js';

@@ -10,6 +10,9 @@
  * - durableEndOffset: the end of the last completed write that held this partition's appends.
  * - highWatermark: what reads return by default. On one node it follows durableEndOffset; the
  *   replication layer turns that off and sets it itself.
+ *
+ * Batches may be sparse or empty once compaction (rewriteRange, cleaner.ts) has thinned them, but
+ * the stored batches always cover every offset of the log exactly once.
  */
 import type { ClassicLevel } from 'classic-level';
 import {
@@ -19,6 +22,7 @@ import {
   TimestampType,
   checkBatchHeader,
   decodeRecords,
+  encodeEmptyBatch,
   stampBatch,
 } from '../codec/index.js';
 import { limits } from '../config/limits.js';
@@ -88,6 +92,40 @@ export interface BatchSummary {
   readonly byteLength: number;
 }
 
+/** Bounds of one rewriteRange step. */
+export interface RewriteOptions {
+  /** At most this many batches, 1 to limits.logMaintenanceBatchesMax. */
+  readonly batchesMax: number;
+  /** About this many bytes of input batches (always one batch when any is left). */
+  readonly bytesMax: number;
+  /**
+   * The truncationCount the caller's plan was made at: the step does nothing when a truncation
+   * or reset has run since (the offsets it planned for may hold other records now).
+   */
+  readonly truncationCount: number;
+}
+
+/**
+ * Maps a contiguous run of stored batches to the batches that replace it, covering exactly the
+ * same offsets with the same leader epochs (it may return input buffers unchanged). It must not
+ * modify its input.
+ */
+export type RewriteTransform = (batches: readonly Buffer[]) => Promise<readonly Buffer[]>;
+
+/** What one rewriteRange step did. */
+export interface RewriteResult {
+  /** The run rewritten, [firstOffset, endOffset): whole batches. */
+  readonly firstOffset: number;
+  readonly endOffset: number;
+  readonly batchesBefore: number;
+  readonly bytesBefore: number;
+  /** The batches now stored for the run, in offset order; read them, never modify them. */
+  readonly batchesAfter: readonly Buffer[];
+  readonly bytesAfter: number;
+  /** Whether anything was written (false when the transform changed nothing). */
+  readonly isChanged: boolean;
+}
+
 /** What recovery found in LevelDB, or the empty state of a new partition. */
 export interface RecoveredState {
   readonly logStartOffset: number;
@@ -100,6 +138,9 @@ export interface RecoveredState {
 }
 
 type HighWatermarkListener = (highWatermark: number) => void;
+
+/** An explicit LevelDB snapshot: reads given it see one version of the store. */
+type LevelSnapshot = ReturnType<ClassicLevel<Buffer, Buffer>['snapshot']>;
 
 const MAINTENANCE_BATCHES = limits.logMaintenanceBatchesMax;
 
@@ -184,6 +225,14 @@ export class PartitionLog implements StateSource {
   private isDeleted = false;
   /** The newest durable batches, for reads that keep up (tail-cache.ts). */
   private readonly tail: TailCache;
+  /**
+   * Compaction progress, in memory only: batches ending before cleanedEnd count as clean, the
+   * others as dirty, and `dirty` is the bytes of the dirty ones (every add and removal of a
+   * stored batch applies the same test). A restart, truncation or reset makes everything dirty.
+   */
+  private cleanedEnd = 0;
+  private dirty: number;
+  private truncations = 0;
 
   constructor(
     private readonly context: LogContext,
@@ -204,6 +253,7 @@ export class PartitionLog implements StateSource {
     // replication layer raises it.
     this.hw = this.followsDurableEnd ? this.durableEnd : this.startOffset;
     this.bytes = recovered.sizeBytes;
+    this.dirty = recovered.sizeBytes;
     this.epochs = recovered.epochs;
     this.maxTimestampSoFar = recovered.maxTimestampSoFar;
     this.queuedEnd = this.endOffset;
@@ -236,6 +286,27 @@ export class PartitionLog implements StateSource {
   /** Bytes of the batches stored for the partition, including appends not yet durable. */
   get sizeBytes(): number {
     return this.bytes;
+  }
+
+  /**
+   * Bytes of the stored batches compaction has not cleaned since this log was opened (or last
+   * truncated): those ending at or after cleanedEndOffset. At most sizeBytes.
+   */
+  get dirtyBytes(): number {
+    return this.dirty;
+  }
+
+  /** Where the last compaction pass ended: batches before it are clean. 0 before the first. */
+  get cleanedEndOffset(): number {
+    return this.cleanedEnd;
+  }
+
+  /**
+   * How many truncateTo and resetTo calls have started on this log object: when it changes, the
+   * records at some offsets may have been replaced (compaction plans against it).
+   */
+  get truncationCount(): number {
+    return this.truncations;
   }
 
   /**
@@ -290,7 +361,10 @@ export class PartitionLog implements StateSource {
    * at its turn: the first one logEndOffset (or, while earlier appends wait for room in the
    * commit queue, the end they will leave), each next one the previous one's lastOffset + 1.
    * Leader epochs must not decrease along the batches nor fall below latestEpoch(): a follower
-   * never goes back in epoch without truncating first. `batches` holds 1 to
+   * never goes back in epoch without truncating first. One exception to the base offset rule: an
+   * empty first batch (recordCount 0, left by the leader's compaction, which merges empty
+   * batches) that starts before the log end and reaches past it is stored from the log end on,
+   * as an empty batch of its own. `batches` holds 1 to
    * limits.logReadBatchesMax batches (what one read returns); the log keeps references to them,
    * so the caller must not change them afterwards.
    *
@@ -313,6 +387,7 @@ export class PartitionLog implements StateSource {
     assert(!this.isTruncating, `${this.name}: appendReplicated during truncateTo or resetTo`);
     assert(batches.length >= 1, `${this.name}: appendReplicated with no batch`);
     assert(batches.length <= limits.logReadBatchesMax, `${this.name}: too many batches at once`);
+    batches = this.trimEmptyFirst(batches);
     const refusal = this.checkReplicated(batches);
     if (refusal !== null) return Promise.reject(refusal);
     let resolve!: (result: AppendResult) => void;
@@ -344,6 +419,39 @@ export class PartitionLog implements StateSource {
       commit.admit(pending);
     }
     return appended;
+  }
+
+  /**
+   * A leader whose compaction merged empty batches answers a fetch from our log end with the
+   * merged batch holding that offset, which may start before it: our log keeps its own batch
+   * boundaries below the end. The batch holds no record, so its part from our end on, as an
+   * empty batch of its own (same epoch, timestamps and producer fields), continues our log
+   * exactly. Any other first batch is returned as it is, for checkReplicated to judge.
+   */
+  private trimEmptyFirst(batches: readonly Buffer[]): readonly Buffer[] {
+    const first = batches[0]!;
+    const end = this.queuedEnd;
+    // Cheap tests first: the usual batch has records and starts at the end.
+    if (first.length < BATCH_HEADER_BYTES || first.readInt32BE(BATCH.RECORD_COUNT) !== 0) {
+      return batches;
+    }
+    if (!checkBatchHeader(first).ok) return batches;
+    const header = RecordBatch.of(first);
+    if (header.baseOffset >= end || header.lastOffset < end || header.leaderEpoch < 0) {
+      return batches;
+    }
+    const trimmed = encodeEmptyBatch({
+      attributes: header.attributes,
+      baseOffset: end,
+      lastOffsetDelta: header.lastOffset - end,
+      leaderEpoch: header.leaderEpoch,
+      firstTimestamp: header.firstTimestamp,
+      maxTimestamp: header.maxTimestamp,
+      producerId: header.producerId,
+      producerEpoch: header.producerEpoch,
+      baseSequence: header.baseSequence,
+    });
+    return [trimmed, ...batches.slice(1)];
   }
 
   /**
@@ -419,8 +527,11 @@ export class PartitionLog implements StateSource {
     // Paired with the read-side check: the key and the header agree before the write.
     assert(header.baseOffset === baseOffset, `${this.name}: stamped baseOffset is the log end`);
     assert(header.leaderEpoch === pending.leaderEpoch, `${this.name}: stamped leader epoch`);
-    assert(header.recordCount >= 1, `${this.name}: a stored batch holds a record`);
-    assert(header.lastOffsetDelta === header.recordCount - 1, `${this.name}: dense offsets`);
+    // A leader's own appends are dense; a replicated batch may have been thinned by compaction.
+    assert(
+      header.recordCount >= 0 && header.recordCount <= header.lastOffsetDelta + 1,
+      `${this.name}: a batch holds at most one record per offset`,
+    );
     const commit = this.context.commit;
     const replacedEpochs = this.epochs.maybeAssign(pending.leaderEpoch, baseOffset);
     if (replacedEpochs !== null) {
@@ -447,6 +558,9 @@ export class PartitionLog implements StateSource {
     this.endOffset = pending.nextOffset;
     assert(this.endOffset <= this.queuedEnd, `${this.name}: admitted end <= queued end`);
     this.bytes += pending.batch.length;
+    // At or past the log end, so past anything compaction cleaned: dirty.
+    assert(baseOffset >= this.cleanedEnd, `${this.name}: appends land after the cleaned part`);
+    this.dirty += pending.batch.length;
     this.pendingCommits++;
     commit.markDirty(this);
     commit.onNextWrite(pending);
@@ -550,25 +664,31 @@ export class PartitionLog implements StateSource {
     offset: number,
     limitOffset: number,
     maxBytes: number,
+    batchesMax: number = limits.logReadBatchesMax,
   ): Promise<Buffer[]> {
-    const open = (base: number) =>
+    const open = (base: number, snapshot?: LevelSnapshot) =>
       this.context.db.iterator({
         gte: this.keys.batch(base),
         lt: this.keys.batch(limitOffset),
-        limit: limits.logReadBatchesMax,
+        limit: batchesMax,
         fillCache: true,
         highWaterMarkBytes: maxBytes,
+        ...(snapshot === undefined ? {} : { snapshot }),
       });
     // The usual fetch starts exactly at a batch (the previous read's end): one seek finds it.
     let iterator = open(offset);
+    let snapshot: LevelSnapshot | null = null;
     try {
       let entry = await iterator.next();
       if (entry === undefined || batchKeyOffset(entry[0]) !== offset) {
-        // `offset` is inside a batch: a reverse seek finds where that batch starts.
+        // `offset` is inside a batch: a reverse seek finds where that batch starts. Both seeks
+        // read one snapshot, so a compaction step that merges batches in between (the base
+        // found would be gone) cannot make the second miss the batch the first found.
         await iterator.close();
-        const base = await this.baseOfBatchAtOrBefore(offset);
+        snapshot = this.context.db.snapshot();
+        const base = await this.baseOfBatchAtOrBefore(offset, snapshot);
         if (base === null) return this.inconsistent(offset, `no batch holds offset ${offset}`);
-        iterator = open(base);
+        iterator = open(base, snapshot);
         entry = await iterator.next();
       }
       if (entry === undefined)
@@ -576,6 +696,7 @@ export class PartitionLog implements StateSource {
       return await this.collectBatches(iterator, entry, offset, limitOffset, maxBytes);
     } finally {
       await iterator.close();
+      if (snapshot !== null) await snapshot.close();
     }
   }
 
@@ -656,7 +777,10 @@ export class PartitionLog implements StateSource {
   }
 
   /** Base offset of the last stored batch starting at or before `offset`, or null. */
-  private async baseOfBatchAtOrBefore(offset: number): Promise<number | null> {
+  private async baseOfBatchAtOrBefore(
+    offset: number,
+    snapshot?: LevelSnapshot,
+  ): Promise<number | null> {
     const keys = await this.context.db
       .keys({
         gte: this.keys.batches.gte,
@@ -664,6 +788,7 @@ export class PartitionLog implements StateSource {
         reverse: true,
         limit: 1,
         fillCache: true,
+        ...(snapshot === undefined ? {} : { snapshot }),
       })
       .all();
     return keys.length === 0 ? null : batchKeyOffset(keys[0]!);
@@ -794,14 +919,18 @@ export class PartitionLog implements StateSource {
       );
       const ops: LogWriteOp[] = [];
       let freedBytes = 0;
+      let freedDirtyBytes = 0;
       for (const summary of summaries) {
         if (summary.lastOffset >= start) break;
         ops.push({ type: 'del', key: this.keys.batch(summary.baseOffset) });
         freedBytes += summary.byteLength;
+        if (summary.lastOffset >= this.cleanedEnd) freedDirtyBytes += summary.byteLength;
       }
       if (ops.length === 0) break;
       this.bytes -= freedBytes;
+      this.dirty -= freedDirtyBytes;
       assert(this.bytes >= 0, `${this.name}: sizeBytes stays >= 0`);
+      assert(this.dirty >= 0 && this.dirty <= this.bytes, `${this.name}: 0 <= dirty <= size`);
       await this.commitOps(ops, true);
       if (ops.length < MAINTENANCE_BATCHES) break;
     }
@@ -845,6 +974,7 @@ export class PartitionLog implements StateSource {
       assert(this.queuedEnd === this.endOffset, `${this.name}: nothing queued past the end`);
       this.isTruncating = true;
       this.tail.clear();
+      this.forgetCleaning();
       try {
         const base = await this.baseOfBatchAtOrBefore(offset);
         const newEnd = base === null ? offset : base;
@@ -900,6 +1030,7 @@ export class PartitionLog implements StateSource {
       assert(this.stateStartOffset === null, `${this.name}: resetTo during a truncation`);
       this.isTruncating = true;
       this.tail.clear();
+      this.forgetCleaning();
       try {
         this.startOffset = offset;
         this.endOffset = offset;
@@ -960,9 +1091,11 @@ export class PartitionLog implements StateSource {
       for (const summary of summaries) {
         ops.push({ type: 'del', key: this.keys.batch(summary.baseOffset) });
         this.bytes -= summary.byteLength;
+        if (summary.lastOffset >= this.cleanedEnd) this.dirty -= summary.byteLength;
         stepStart = summary.baseOffset;
       }
       assert(this.bytes >= 0, `${this.name}: sizeBytes stays >= 0`);
+      assert(this.dirty >= 0 && this.dirty <= this.bytes, `${this.name}: 0 <= dirty <= size`);
       while (
         epochIndex < removedEpochs.length &&
         removedEpochs[epochIndex]!.startOffset >= stepStart
@@ -1000,6 +1133,171 @@ export class PartitionLog implements StateSource {
       }
     });
     this.scheduleNotify();
+  }
+
+  // ---- Compaction ----------------------------------------------------------------------------
+
+  /**
+   * One compaction step (cleaner-task.ts): replaces a contiguous run of stored batches with
+   * `transform`'s output, in one atomic LevelDB write. The run starts with the batch holding
+   * max(fromOffset, logStartOffset) and takes whole batches, none ending past endOffset, up to
+   * options.batchesMax batches and about options.bytesMax bytes. Runs as maintenance (one task
+   * at a time per partition, after those queued before it) and re-checks the bounds once it has
+   * the partition: resolves null, changing nothing, when a truncation or reset ran since
+   * options.truncationCount, endOffset is now above the high watermark, or the run is empty (the
+   * log start passed it).
+   *
+   * The output must cover exactly the run's offsets, gap-free, each batch with the leader epoch
+   * of the run's batch holding its base (asserted): so the log stays gap-free, the epoch cache
+   * stays right, and a reader sees the old run or the new one, never a mix (one write; reads
+   * that seek twice use one snapshot). Batches the output drops are deleted, new or changed ones
+   * written, time-index entries naming a dropped base are moved to the batch now covering it,
+   * and sizeBytes, the tail cache and the compaction progress (dirtyBytes, cleanedEndOffset:
+   * the run counts as clean) follow. Resolves once the write is durable; rejects with
+   * UNKNOWN_TOPIC_OR_PARTITION after deletePartition, KAFKA_STORAGE_ERROR after a failed write.
+   */
+  rewriteRange(
+    fromOffset: number,
+    endOffset: number,
+    options: RewriteOptions,
+    transform: RewriteTransform,
+  ): Promise<RewriteResult | null> {
+    assert(Number.isSafeInteger(fromOffset) && fromOffset >= 0, `${this.name}: rewrite from`);
+    assert(Number.isSafeInteger(endOffset), `${this.name}: rewrite end is an integer`);
+    assert(
+      options.batchesMax >= 1 && options.batchesMax <= MAINTENANCE_BATCHES,
+      `${this.name}: rewrite batchesMax`,
+    );
+    assert(options.bytesMax >= 1, `${this.name}: rewrite bytesMax`);
+    return this.exclusive(async () => {
+      this.assertLive();
+      if (options.truncationCount !== this.truncations) return null;
+      const from = Math.max(fromOffset, this.startOffset);
+      if (endOffset > this.hw || from >= endOffset) return null;
+      const input = await this.readRange(from, endOffset, options.bytesMax, options.batchesMax);
+      if (input.length === 0) return null;
+      const output = await transform(input);
+      this.assertLive();
+      this.checkRewrite(input, output);
+      const retargets = await this.timeIndexRetargets(input, output);
+      this.assertLive();
+      return this.commitRewrite(input, output, retargets);
+    });
+  }
+
+  /** Asserts the output of a rewrite covers exactly its input's offsets, with its epochs. */
+  private checkRewrite(input: readonly Buffer[], output: readonly Buffer[]): void {
+    assert(output.length >= 1, `${this.name}: a rewrite leaves at least one batch`);
+    let expected = RecordBatch.of(input[0]!).baseOffset;
+    let holder = 0;
+    for (const batch of output) {
+      const check = checkBatchHeader(batch);
+      assert(check.ok, `${this.name}: rewritten batch fails its check: ${JSON.stringify(check)}`);
+      const header = RecordBatch.of(batch);
+      assert(header.baseOffset === expected, `${this.name}: rewritten batches are gap-free`);
+      while (RecordBatch.of(input[holder]!).nextOffset <= header.baseOffset) holder++;
+      assert(
+        header.leaderEpoch === RecordBatch.of(input[holder]!).leaderEpoch,
+        `${this.name}: a rewrite keeps each offset's leader epoch`,
+      );
+      expected = header.nextOffset;
+    }
+    const inputEnd = RecordBatch.of(input[input.length - 1]!).nextOffset;
+    assert(expected === inputEnd, `${this.name}: rewritten batches end where the run ended`);
+  }
+
+  /**
+   * Time-index entries that name a batch base the output drops (merged into the batch before),
+   * moved to the base of the output batch now covering it, so every entry names a stored batch.
+   * An entry naming a batch is keyed by that batch's maxTimestamp, so one lookup per dropped
+   * batch finds it.
+   */
+  private async timeIndexRetargets(
+    input: readonly Buffer[],
+    output: readonly Buffer[],
+  ): Promise<Array<{ key: Buffer; value: Buffer }>> {
+    const outputBases = new Set<number>();
+    for (const batch of output) outputBases.add(RecordBatch.of(batch).baseOffset);
+    const dropped: RecordBatch[] = [];
+    for (const batch of input) {
+      const header = RecordBatch.of(batch);
+      if (!outputBases.has(header.baseOffset)) dropped.push(header);
+    }
+    if (dropped.length === 0) return [];
+    const keys = dropped.map((header) => this.keys.time(header.maxTimestamp));
+    const values = await this.context.db.getMany(keys, { fillCache: false });
+    const retargets: Array<{ key: Buffer; value: Buffer }> = [];
+    let holder = 0;
+    for (let i = 0; i < dropped.length; i++) {
+      const value = values[i];
+      const base = dropped[i]!.baseOffset;
+      if (value === undefined || decodeOffset(value) !== base) continue;
+      while (RecordBatch.of(output[holder]!).nextOffset <= base) holder++;
+      const newBase = RecordBatch.of(output[holder]!).baseOffset;
+      retargets.push({ key: keys[i]!, value: encodeOffset(newBase) });
+    }
+    return retargets;
+  }
+
+  /**
+   * Queues the rewrite's write and applies it in memory in the same synchronous run (so the
+   * state record in that write carries the new sizeBytes); resolves once it is durable.
+   */
+  private async commitRewrite(
+    input: readonly Buffer[],
+    output: readonly Buffer[],
+    retargets: ReadonlyArray<{ key: Buffer; value: Buffer }>,
+  ): Promise<RewriteResult> {
+    const inputByBase = new Map<number, Buffer>();
+    let bytesBefore = 0;
+    let dirtyBefore = 0;
+    for (const batch of input) {
+      const header = RecordBatch.of(batch);
+      inputByBase.set(header.baseOffset, batch);
+      bytesBefore += batch.length;
+      if (header.lastOffset >= this.cleanedEnd) dirtyBefore += batch.length;
+    }
+    const ops: LogWriteOp[] = [];
+    let bytesAfter = 0;
+    for (const batch of output) {
+      const base = RecordBatch.of(batch).baseOffset;
+      bytesAfter += batch.length;
+      if (inputByBase.get(base) !== batch)
+        ops.push({ type: 'put', key: this.keys.batch(base), value: batch });
+      inputByBase.delete(base);
+    }
+    // What is left are the bases the output no longer has.
+    for (const base of inputByBase.keys()) ops.push({ type: 'del', key: this.keys.batch(base) });
+    for (const { key, value } of retargets) ops.push({ type: 'put', key, value });
+    const firstOffset = RecordBatch.of(input[0]!).baseOffset;
+    const endOffset = RecordBatch.of(input[input.length - 1]!).nextOffset;
+    // The run is clean now, whether or not anything in it changed.
+    this.dirty -= dirtyBefore;
+    this.cleanedEnd = Math.max(this.cleanedEnd, endOffset);
+    const result: RewriteResult = {
+      firstOffset,
+      endOffset,
+      batchesBefore: input.length,
+      bytesBefore,
+      batchesAfter: output,
+      bytesAfter,
+      isChanged: ops.length > 0,
+    };
+    if (ops.length === 0) return result;
+    this.bytes += bytesAfter - bytesBefore;
+    assert(this.bytes >= 0 && this.dirty >= 0, `${this.name}: sizes stay >= 0`);
+    assert(this.dirty <= this.bytes, `${this.name}: dirty bytes <= sizeBytes`);
+    // Reads answered from the tail must not hand out the old batches once the new are stored.
+    this.tail.dropBefore(endOffset);
+    await this.commitOps(ops, true);
+    return result;
+  }
+
+  /** A truncation or reset starts: compaction forgets its progress and its plans. */
+  private forgetCleaning(): void {
+    this.truncations++;
+    this.cleanedEnd = 0;
+    this.dirty = this.bytes;
   }
 
   // ---- Time index ----------------------------------------------------------------------------
@@ -1055,9 +1353,11 @@ export class PartitionLog implements StateSource {
     fromOffset: number,
   ): Promise<TimestampOffset | null> {
     const header = RecordBatch.of(batch);
-    if (header.maxTimestamp < timestampMs) return null;
+    // An empty batch (compaction removed every record) holds nothing to find.
+    if (header.maxTimestamp < timestampMs || header.recordCount === 0) return null;
     const leaderEpoch = header.leaderEpoch;
-    if (header.timestampType === TimestampType.LOG_APPEND_TIME) {
+    const isDense = header.recordCount === header.lastOffsetDelta + 1;
+    if (header.timestampType === TimestampType.LOG_APPEND_TIME && isDense) {
       // Every record carries the append time, the batch's maxTimestamp.
       return {
         offset: Math.max(header.baseOffset, fromOffset),
@@ -1098,13 +1398,20 @@ export class PartitionLog implements StateSource {
   async batchSummaries(fromOffset: number, maxBatches: number): Promise<BatchSummary[]> {
     this.assertLive();
     assert(maxBatches >= 1 && maxBatches <= MAINTENANCE_BATCHES, `${this.name}: summary count`);
-    let base = await this.baseOfBatchAtOrBefore(fromOffset);
-    if (base === null) base = fromOffset;
-    return this.summaries(
-      { gte: this.keys.batch(base), lt: this.keys.batches.lt },
-      false,
-      maxBatches,
-    );
+    // One snapshot for both seeks, as in readRange: compaction may merge batches in between.
+    const snapshot = this.context.db.snapshot();
+    try {
+      let base = await this.baseOfBatchAtOrBefore(fromOffset, snapshot);
+      if (base === null) base = fromOffset;
+      return await this.summaries(
+        { gte: this.keys.batch(base), lt: this.keys.batches.lt },
+        false,
+        maxBatches,
+        snapshot,
+      );
+    } finally {
+      await snapshot.close();
+    }
   }
 
   // ---- Helpers -------------------------------------------------------------------------------
@@ -1114,6 +1421,7 @@ export class PartitionLog implements StateSource {
     range: { gte: Buffer; lt: Buffer },
     reverse: boolean,
     limit: number,
+    snapshot?: LevelSnapshot,
   ): Promise<BatchSummary[]> {
     const summaries: BatchSummary[] = [];
     const iterator = this.context.db.iterator({
@@ -1123,6 +1431,7 @@ export class PartitionLog implements StateSource {
       limit,
       fillCache: false,
       highWaterMarkBytes: limits.batchBytesMax,
+      ...(snapshot === undefined ? {} : { snapshot }),
     });
     try {
       // Bounded by the iterator's limit.

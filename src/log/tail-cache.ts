@@ -3,7 +3,8 @@
  * written: followers and consumers that keep up read from here instead of LevelDB (an iterator,
  * a copy and a CRC check per read). Contiguous per partition by construction: a batch that does
  * not continue the cached run restarts it. Anything that rewrites a partition's history
- * (truncation, a new log start, deletion) clears its cache.
+ * (truncation, a new log start, deletion) clears its cache; a compaction step drops the cached
+ * batches it rewrote.
  *
  * One byte budget for the whole node (TailCacheBudget): the partitions appended to least
  * recently give their memory up first, so an idle partition holds nothing a busy one needs.
@@ -128,6 +129,18 @@ export class TailCache {
       bytes += batch.length;
     }
     return out;
+  }
+
+  /**
+   * Drops the cached batches that start before `offset` (compaction rewrote them), so reads of
+   * them go to LevelDB; the rest stay, still contiguous. `offset` must be a batch boundary.
+   */
+  dropBefore(offset: number): void {
+    while (this.head < this.batches.length && this.baseOffsets[this.head]! < offset) {
+      this.evictHead();
+    }
+    if (this.head >= this.batches.length) this.clear();
+    else if (this.head > 1024 && this.head * 2 > this.batches.length) this.compact();
   }
 
   clear(): void {

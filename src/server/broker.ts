@@ -18,7 +18,7 @@ import { loadSync } from '@grpc/proto-loader';
 import { ClassicLevel } from 'classic-level';
 import type { Logger } from 'pino';
 import { limits, type BrokerConfig } from '../config/index.js';
-import { LogManager, RetentionTask } from '../log/index.js';
+import { CleanerTask, LogManager, RetentionTask } from '../log/index.js';
 import {
   MetadataState,
   QuorumController,
@@ -42,7 +42,7 @@ import { loadOrFormatIdentity, DataDirError, META_FILE } from './node-identity.j
 import { PartitionResolver } from './partition-resolver.js';
 import { PeerClients } from './peer-clients.js';
 import { openRaftNode, stopRaftNode, type OpenedRaftNode } from './raft-node.js';
-import { topicSettings } from './topic-settings.js';
+import { cleanerPolicyOf, retentionPolicyOf } from './topic-settings.js';
 
 export interface RunningBroker {
   readonly nodeId: number;
@@ -248,11 +248,26 @@ export async function startBroker(
     logs,
     (topicId) => {
       const topic = state.image().topicsById.get(topicId);
-      return topic === undefined ? null : topicSettings(topic, config);
+      // Pure cleanup.policy=compact: retention leaves the topic alone.
+      return topic === undefined ? null : retentionPolicyOf(topic, config);
     },
     { intervalMs: config.retentionCheckIntervalMs, now: Date.now },
   );
   retention.start();
+  // Every replica, leader or follower, compacts its own log of compacted topics (as Kafka).
+  const cleaner = new CleanerTask(
+    logs,
+    (topicId) => {
+      const topic = state.image().topicsById.get(topicId);
+      return topic === undefined ? null : cleanerPolicyOf(topic, config);
+    },
+    {
+      backoffMs: config.cleaner.backoffMs,
+      now: Date.now,
+      logger: logger.child({ component: 'cleaner' }),
+    },
+  );
+  if (config.cleaner.enable) cleaner.start();
   // Started once every service is in place, so the first message a peer gets answered finds the
   // whole node; peers' links retry until then.
   raft.node.start();
@@ -292,6 +307,7 @@ export async function startBroker(
       shutdown.abort();
       session.close();
       await retention.stop();
+      await cleaner.stop();
       await replicas.close();
       controller.close();
       // Before the server: closing the node ends the peers' Send streams into it, which would

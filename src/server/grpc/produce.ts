@@ -5,7 +5,8 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  checkBatch,
+  checkProducedBatch,
+  decodeRecords,
   encodeBatch,
   partitionForKey,
   RecordBatch,
@@ -22,7 +23,7 @@ import type {
   ProduceResult,
 } from '../../proto/index.js';
 import type { PartitionResolver, ResolvedPartition } from '../partition-resolver.js';
-import { topicSettings } from '../topic-settings.js';
+import { isCompactedTopic, topicSettings } from '../topic-settings.js';
 import { requireCount, requireEnum, requireInt } from '../validate.js';
 import { waitForHighWatermark } from './wait.js';
 
@@ -109,6 +110,16 @@ export class ProduceHandler {
       const message = `topic "${valid.topic}" does not exist (create it, or enable auto.create.topics.enable)`;
       results.forEach((r) => fail(r, 'UNKNOWN_TOPIC_OR_PARTITION', message));
       return { commit: () => Promise.resolve({ results }) };
+    }
+    if (isCompactedTopic(topic)) {
+      // Compaction keeps the latest record per key, so a record without one has no meaning
+      // there. The whole request is refused, as a malformed one is: nothing is appended.
+      const keyless = await keylessRecord(request);
+      if (keyless !== null) {
+        const message = `topic "${topic.name}" is compacted (cleanup.policy=${topic.configs.get('cleanup.policy') ?? 'compact'}): every record needs a key, and ${keyless} has none`;
+        results.forEach((r) => fail(r, 'INVALID_RECORD', message));
+        return { commit: () => Promise.resolve({ results }) };
+      }
     }
     const work =
       request.records.length > 0
@@ -455,7 +466,7 @@ async function checkBatchContents(request: ProduceRequest__Output): Promise<void
   for (let i = 0; i < request.batches.length; i++) {
     const batch = request.batches[i]!.recordBatch;
     // Negative create timestamps are refused here as they are for structured records.
-    const check = await checkBatch(batch, { timestampMsMin: 0 });
+    const check = await checkProducedBatch(batch, { timestampMsMin: 0 });
     if (!check.ok)
       throw new InvalidArgumentError(
         `batches[${i}].record_batch`,
@@ -468,6 +479,23 @@ async function checkBatchContents(request: ProduceRequest__Output): Promise<void
       );
     }
   }
+}
+
+/**
+ * Where the request has a record without a key ("records[3]", "batches[1] record 0"), or null.
+ * For compacted topics only; pre-encoded batches are decoded again for it (checked already).
+ */
+async function keylessRecord(request: ProduceRequest__Output): Promise<string | null> {
+  for (let i = 0; i < request.records.length; i++) {
+    const key = request.records[i]!.key;
+    if (key === undefined || key === null) return `records[${i}]`;
+  }
+  for (let i = 0; i < request.batches.length; i++) {
+    const records = await decodeRecords(request.batches[i]!.recordBatch);
+    const index = records.findIndex((record) => record.key === null);
+    if (index >= 0) return `batches[${i}] record ${index}`;
+  }
+  return null;
 }
 
 function emptyResult(): ProduceResult {

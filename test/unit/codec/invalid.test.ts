@@ -1,12 +1,20 @@
 // Goal: each rule of the batch format is enforced on its own, with the right error code and a
 // reason that names the problem, even when the CRC is valid (a buggy client, not a bad network).
 // Method: hand-build batches byte by byte, break exactly one rule, recompute the CRC, and assert
-// checkBatch's code and reason; decodeRecords must refuse the same batches with CORRUPT_MESSAGE.
+// checkBatch's code and reason; decodeRecords must refuse the same batches with CORRUPT_MESSAGE,
+// and checkProducedBatch too. The producer-only rules (dense offsets, exact maxTimestamp) are
+// refused by checkProducedBatch alone: a stored batch compaction thinned may break them.
 import { gzipSync } from 'node:zlib';
 import { compressSync } from 'snappy';
 import { describe, expect, test } from 'vitest';
 import { limits } from '../../../src/config/limits.js';
-import { BATCH, checkBatch, checkBatchHeader, decodeRecords } from '../../../src/codec/index.js';
+import {
+  BATCH,
+  checkBatch,
+  checkBatchHeader,
+  checkProducedBatch,
+  decodeRecords,
+} from '../../../src/codec/index.js';
 import { writeBatchHeader, type BatchHeaderFields } from '../../../src/codec/batch.js';
 import { RECORDS_UNCOMPRESSED_BYTES_MAX } from '../../../src/codec/compression.js';
 import { writeBatchCrc } from '../../../src/codec/crc.js';
@@ -113,11 +121,21 @@ async function expectRejected(buf: Buffer, code: string, reason: string): Promis
   const result = await checkBatch(buf);
   expect(result).toMatchObject({ ok: false, code });
   expect(result.ok ? '' : result.reason).toContain(reason);
+  expect(await checkProducedBatch(buf)).toMatchObject({ ok: false, code });
   await expect(decodeRecords(buf)).rejects.toMatchObject({
     name: 'BrokerError',
     code: 'CORRUPT_MESSAGE',
     message: expect.stringContaining(reason) as unknown,
   });
+}
+
+/** A producer-only rule: refused on produce, fine in a stored (possibly compacted) batch. */
+async function expectRefusedOnProduce(buf: Buffer, reason: string): Promise<void> {
+  const result = await checkProducedBatch(buf);
+  expect(result).toMatchObject({ ok: false, code: 'INVALID_RECORD' });
+  expect(result.ok ? '' : result.reason).toContain(reason);
+  expect(await checkBatch(buf)).toEqual({ ok: true });
+  await decodeRecords(buf);
 }
 
 test('the hand-built baseline batches are valid', async () => {
@@ -145,20 +163,37 @@ describe('header rules', () => {
     await expectRejected(buf, 'UNSUPPORTED_COMPRESSION_TYPE', `codec ${codec}`);
   });
 
-  test('recordCount 0, above the limit, or disagreeing with lastOffsetDelta is INVALID_RECORD', async () => {
-    const zero = batchOf(oneRecord, {}, (b) => {
+  test('a negative recordCount or lastOffsetDelta, recordCount above the limit or above lastOffsetDelta + 1, is INVALID_RECORD', async () => {
+    const negative = batchOf(Buffer.alloc(0), {}, (b) => b.writeInt32BE(-1, BATCH.RECORD_COUNT));
+    await expectRejected(negative, 'INVALID_RECORD', 'recordCount is -1');
+    const noOffsets = batchOf(Buffer.alloc(0), {}, (b) => {
       b.writeInt32BE(0, BATCH.RECORD_COUNT);
       b.writeInt32BE(-1, BATCH.LAST_OFFSET_DELTA);
     });
-    await expectRejected(zero, 'INVALID_RECORD', 'recordCount is 0');
+    await expectRejected(noOffsets, 'INVALID_RECORD', 'lastOffsetDelta is -1');
     const tooMany = limits.batchRecordsMax + 1;
     const huge = batchOf(oneRecord, {}, (b) => {
       b.writeInt32BE(tooMany, BATCH.RECORD_COUNT);
       b.writeInt32BE(tooMany - 1, BATCH.LAST_OFFSET_DELTA);
     });
     await expectRejected(huge, 'INVALID_RECORD', 'above the limit');
-    const delta = batchOf(oneRecord, {}, (b) => b.writeInt32BE(3, BATCH.LAST_OFFSET_DELTA));
-    await expectRejected(delta, 'INVALID_RECORD', 'lastOffsetDelta is 3');
+    const two = Buffer.concat([oneRecord, recordBytes({ offsetDelta: 1 })]);
+    const crowded = batchOf(two, { recordCount: 2 }, (b) =>
+      b.writeInt32BE(0, BATCH.LAST_OFFSET_DELTA),
+    );
+    await expectRejected(
+      crowded,
+      'INVALID_RECORD',
+      'recordCount 2 is more than the lastOffsetDelta + 1 = 1',
+    );
+  });
+
+  test('producer batches are dense: recordCount 0, or lastOffsetDelta other than recordCount - 1, is refused on produce only', async () => {
+    const empty = batchOf(Buffer.alloc(0), { recordCount: 0, lastOffsetDelta: 4 });
+    await expectRefusedOnProduce(empty, 'recordCount is 0');
+    expect(await decodeRecords(empty)).toEqual([]);
+    const sparse = batchOf(oneRecord, {}, (b) => b.writeInt32BE(3, BATCH.LAST_OFFSET_DELTA));
+    await expectRefusedOnProduce(sparse, 'lastOffsetDelta is 3');
   });
 
   test('a negative or unsafe baseOffset, or one whose next offset is unsafe, is INVALID_RECORD', async () => {
@@ -169,7 +204,13 @@ describe('header rules', () => {
     });
     await expectRejected(unsafe, 'INVALID_RECORD', 'baseOffset');
     const edge = batchOf(oneRecord, { baseOffset: Number.MAX_SAFE_INTEGER });
-    await expectRejected(edge, 'INVALID_RECORD', 'baseOffset + recordCount');
+    await expectRejected(edge, 'INVALID_RECORD', 'baseOffset + lastOffsetDelta + 1');
+    const wide = batchOf(Buffer.alloc(0), {
+      baseOffset: Number.MAX_SAFE_INTEGER - 10,
+      recordCount: 0,
+      lastOffsetDelta: 10,
+    });
+    await expectRejected(wide, 'INVALID_RECORD', 'baseOffset + lastOffsetDelta + 1');
   });
 
   test.each([
@@ -203,12 +244,46 @@ describe('header rules', () => {
 });
 
 describe('record rules', () => {
-  test('offsetDelta must equal the record index', async () => {
+  test('on produce, offsetDelta must equal the record index', async () => {
     const section = Buffer.concat([oneRecord, recordBytes({ offsetDelta: 5 })]);
-    await expectRejected(
-      batchOf(section, { recordCount: 2 }),
-      'INVALID_RECORD',
+    const buf = batchOf(section, { recordCount: 2, lastOffsetDelta: 5 }, (b) =>
+      b.writeInt32BE(1, BATCH.LAST_OFFSET_DELTA),
+    );
+    const result = await checkProducedBatch(buf);
+    expect(result.ok ? '' : result.reason).toContain(
       "record 1: offsetDelta is 5, but it must equal the record's index 1",
+    );
+  });
+
+  test('a sparse stored batch: offsetDeltas strictly increase up to lastOffsetDelta', async () => {
+    const sparse = Buffer.concat([
+      recordBytes({ offsetDelta: 1 }),
+      recordBytes({ offsetDelta: 5, key: Buffer.from('b') }),
+    ]);
+    const buf = batchOf(sparse, { recordCount: 2, lastOffsetDelta: 6, baseOffset: 100 });
+    await expectRefusedOnProduce(buf, 'lastOffsetDelta is 6');
+    const records = await decodeRecords(buf);
+    expect(records.map((r) => r.offset)).toEqual([101, 105]);
+    const past = batchOf(sparse, { recordCount: 2, lastOffsetDelta: 4 });
+    await expectRejected(
+      past,
+      'INVALID_RECORD',
+      "offsetDelta is 5, past the batch's lastOffsetDelta 4",
+    );
+    const backwards = Buffer.concat([
+      recordBytes({ offsetDelta: 3 }),
+      recordBytes({ offsetDelta: 3 }),
+    ]);
+    await expectRejected(
+      batchOf(backwards, { recordCount: 2, lastOffsetDelta: 6 }),
+      'INVALID_RECORD',
+      "record 1: offsetDelta is 3, not above the previous record's 3",
+    );
+    const negative = recordBytes({ offsetDelta: -1 });
+    await expectRejected(
+      batchOf(negative, { lastOffsetDelta: 2 }),
+      'INVALID_RECORD',
+      "offsetDelta is -1, not above the previous record's -1",
     );
   });
 
@@ -330,11 +405,10 @@ describe('timestamp rules', () => {
     );
   });
 
-  test('CreateTime: maxTimestamp must equal the largest record timestamp', async () => {
+  test('CreateTime: on produce, maxTimestamp must equal the largest record timestamp (a compacted batch keeps its maxTimestamp)', async () => {
     const section = Buffer.concat([oneRecord, recordBytes({ offsetDelta: 1, timestampDelta: -4 })]);
-    await expectRejected(
+    await expectRefusedOnProduce(
       batchOf(section, { recordCount: 2, maxTimestamp: 3 }),
-      'INVALID_RECORD',
       'maxTimestamp is 3 but the largest record timestamp is 0',
     );
   });
