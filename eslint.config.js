@@ -129,6 +129,46 @@ export default tseslint.config(
     },
   },
   {
+    // The group protocol and the assignors are pure (STYLE.md §1.1): the coordinator shard
+    // brings time, I/O and randomness (member ids) in from outside.
+    files: [
+      'src/group/group-state.ts',
+      'src/group/model.ts',
+      'src/group/records.ts',
+      'src/group/topic-partitions.ts',
+      'src/group/assignors/**/*.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'classic-level', '@grpc/*', 'pino'],
+              message: 'pure module: I/O belongs in coordinator-shard.ts',
+            },
+            {
+              group: [
+                '**/server/**',
+                '**/log/**',
+                '**/cli/**',
+                '**/client/**',
+                '**/replication/**',
+              ],
+              message: 'pure module',
+            },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate', 'process'],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Math', property: 'random', message: 'pass randomness in' },
+        { object: 'Date', property: 'now', message: 'pass the time in' },
+      ],
+    },
+  },
+  {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: globals.node },
   },

@@ -37,9 +37,23 @@ export interface BrokerConfig {
   readonly shutdownTimeoutMs: number;
   readonly uncleanLeaderElection: boolean;
   readonly replication: ReplicationSettings;
+  readonly groups: GroupSettings;
   readonly raft: RaftSettings;
   /** Every key with its effective text value and where it came from (for DescribeConfigs). */
   readonly entries: ReadonlyMap<string, { value: string; source: ConfigSourceName }>;
+}
+
+/** The group coordinator and its internal topic __consumer_offsets. */
+export interface GroupSettings {
+  readonly offsetsTopicPartitions: number;
+  /** -1: min(3, live brokers) when the topic is created. */
+  readonly offsetsTopicReplicationFactor: number;
+  readonly offsetsCommitTimeoutMs: number;
+  readonly offsetMetadataMaxBytes: number;
+  readonly sessionTimeoutMs: number;
+  readonly minSessionTimeoutMs: number;
+  readonly maxSessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
 }
 
 /** Log compaction: the cleaner task and the defaults of the compacted topics' configs. */
@@ -242,6 +256,7 @@ function toBrokerConfig(
     shutdownTimeoutMs: value('shutdown.timeout.ms') as number,
     uncleanLeaderElection: value('unclean.leader.election.enable') as boolean,
     replication: replicationSettings(value),
+    groups: groupSettings(value),
     raft: raftSettings(value, value('node.id') as number, advertised),
     entries,
   };
@@ -272,6 +287,33 @@ function replicationSettings(
     fetchWaitMaxMs,
     fetchMaxBytes: value('replica.fetch.max.bytes') as number,
     leaderImbalanceCheckIntervalMs: value('leader.imbalance.check.interval.ms') as number,
+  };
+}
+
+/** Checks the relations between the group.consumer.* session keys. */
+function groupSettings(value: (name: string) => string | number | boolean): GroupSettings {
+  const sessionTimeoutMs = value('group.consumer.session.timeout.ms') as number;
+  const minSessionTimeoutMs = value('group.consumer.min.session.timeout.ms') as number;
+  const maxSessionTimeoutMs = value('group.consumer.max.session.timeout.ms') as number;
+  if (minSessionTimeoutMs > maxSessionTimeoutMs) {
+    throw new ConfigError(
+      `group.consumer.min.session.timeout.ms (${minSessionTimeoutMs}) must not be above group.consumer.max.session.timeout.ms (${maxSessionTimeoutMs})`,
+    );
+  }
+  if (sessionTimeoutMs < minSessionTimeoutMs || sessionTimeoutMs > maxSessionTimeoutMs) {
+    throw new ConfigError(
+      `group.consumer.session.timeout.ms (${sessionTimeoutMs}) must lie within group.consumer.min.session.timeout.ms (${minSessionTimeoutMs}) and group.consumer.max.session.timeout.ms (${maxSessionTimeoutMs})`,
+    );
+  }
+  return {
+    offsetsTopicPartitions: value('offsets.topic.num.partitions') as number,
+    offsetsTopicReplicationFactor: value('offsets.topic.replication.factor') as number,
+    offsetsCommitTimeoutMs: value('offsets.commit.timeout.ms') as number,
+    offsetMetadataMaxBytes: value('offset.metadata.max.bytes') as number,
+    sessionTimeoutMs,
+    minSessionTimeoutMs,
+    maxSessionTimeoutMs,
+    heartbeatIntervalMs: value('group.consumer.heartbeat.interval.ms') as number,
   };
 }
 

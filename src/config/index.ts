@@ -21,6 +21,7 @@ export {
   type FsyncPolicy,
   type LogLevel,
   type RaftSettings,
+  type GroupSettings,
   type ReplicationSettings,
   type RaftTuning,
   type TimestampTypeName,

@@ -56,6 +56,10 @@ export const limits = {
   cleanerKeyBytesPerPassMax: 32 * MiB,
   /** Bytes of stored batches one compaction step reads and rewrites in one atomic write. */
   cleanerStepBytesMax: 16 * MiB,
+  /** Members of one consumer group; a join beyond it gets GROUP_MAX_SIZE_REACHED. */
+  groupMembersMax: 10_000,
+  /** Groups, offsets or partitions named in one Groups call. */
+  groupCallItemsMax: 10_000,
   /** Topics in one admin request, and partitions per topic. */
   adminTopicsMax: 1_000,
   partitionsPerTopicMax: 10_000,

@@ -85,6 +85,33 @@ export const ERRORS = {
     status: S.INVALID_ARGUMENT,
     message: 'the record batch is larger than max.message.bytes',
   },
+  OFFSET_METADATA_TOO_LARGE: {
+    code: 12,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the metadata string of a committed offset is longer than offset.metadata.max.bytes',
+  },
+  // Retriable: the new coordinator is replaying its __consumer_offsets partition; ask again.
+  COORDINATOR_LOAD_IN_PROGRESS: {
+    code: 14,
+    retriable: true,
+    status: S.UNAVAILABLE,
+    message: 'the group coordinator is loading the group state; retry shortly',
+  },
+  COORDINATOR_NOT_AVAILABLE: {
+    code: 15,
+    retriable: true,
+    status: S.UNAVAILABLE,
+    message:
+      'the group coordinator is not available (no leader for its partition of __consumer_offsets)',
+  },
+  // Retriable once the sender has found the coordinator again (FindCoordinator, or the hint).
+  NOT_COORDINATOR: {
+    code: 16,
+    retriable: true,
+    status: S.UNAVAILABLE,
+    message: 'this node is not the coordinator of the group',
+  },
   INVALID_TOPIC_EXCEPTION: {
     code: 17,
     retriable: false,
@@ -103,6 +130,26 @@ export const ERRORS = {
     status: S.UNAVAILABLE,
     message:
       'the batch was appended, but the ISR shrank below min.insync.replicas before it was acknowledged',
+  },
+  INVALID_GROUP_ID: {
+    code: 24,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the group id is not valid',
+  },
+  // Not retriable as is: the member was removed (left, or its session expired); it joins again
+  // with member epoch 0.
+  UNKNOWN_MEMBER_ID: {
+    code: 25,
+    retriable: false,
+    status: S.FAILED_PRECONDITION,
+    message: 'the group has no member with this id; join again',
+  },
+  INVALID_SESSION_TIMEOUT: {
+    code: 26,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: "the session timeout is outside the broker's allowed range",
   },
   INVALID_TIMESTAMP: {
     code: 32,
@@ -151,6 +198,24 @@ export const ERRORS = {
     retriable: true,
     status: S.UNAVAILABLE,
     message: 'the broker could not read or write its storage',
+  },
+  NON_EMPTY_GROUP: {
+    code: 68,
+    retriable: false,
+    status: S.FAILED_PRECONDITION,
+    message: 'the group has active members',
+  },
+  GROUP_ID_NOT_FOUND: {
+    code: 69,
+    retriable: false,
+    status: S.FAILED_PRECONDITION,
+    message: 'the group does not exist',
+  },
+  GROUP_MAX_SIZE_REACHED: {
+    code: 81,
+    retriable: false,
+    status: S.RESOURCE_EXHAUSTED,
+    message: 'the group has as many members as it may have',
   },
   // Retriable once the sender has refreshed its metadata: another leader epoch began, and the
   // sender may still lead the new one (or learn who does).
@@ -211,6 +276,27 @@ export const ERRORS = {
     retriable: true,
     status: S.ABORTED,
     message: 'the partition epoch in the request is not the current one',
+  },
+  // Not retriable as is: another member took over, or the member was evicted; it must drop its
+  // partitions (without committing) and join again with member epoch 0.
+  FENCED_MEMBER_EPOCH: {
+    code: 110,
+    retriable: false,
+    status: S.FAILED_PRECONDITION,
+    message: 'the member epoch is not the current one: the member was fenced; rejoin',
+  },
+  UNSUPPORTED_ASSIGNOR: {
+    code: 112,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the server assignor named is not one this broker has',
+  },
+  // Retriable after the next heartbeat: the member's epoch moved on since the request was made.
+  STALE_MEMBER_EPOCH: {
+    code: 113,
+    retriable: true,
+    status: S.FAILED_PRECONDITION,
+    message: "the member epoch is older than the member's current epoch; heartbeat, then retry",
   },
 } as const satisfies Record<string, ErrorInfo>;
 

@@ -13,13 +13,18 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as BrokerProto } from '../gen/broker.js';
 import type { ProtoGrpcType as AdminProto } from '../gen/admin.js';
+import type { ProtoGrpcType as GroupsProto } from '../gen/groups.js';
 import type { ProtoGrpcType as PeerProto } from '../gen/peer.js';
 
 /** Directory holding `brook/v1/*.proto`, found from this file in `src/` or `dist/src/`. */
 export const PROTO_DIR = findProtoDir();
 
 /** Files of the public API, relative to PROTO_DIR. */
-export const PUBLIC_PROTO_FILES = ['brook/v1/broker.proto', 'brook/v1/admin.proto'] as const;
+export const PUBLIC_PROTO_FILES = [
+  'brook/v1/broker.proto',
+  'brook/v1/admin.proto',
+  'brook/v1/groups.proto',
+] as const;
 
 /**
  * Files of the internal node-to-node API (Raft), relative to PROTO_DIR. They are loaded into a
@@ -48,9 +53,12 @@ export function publicPackageDefinition(): protoLoader.PackageDefinition {
 }
 
 /** The typed gRPC package `brook.v1`: service constructors and their definitions. */
-export function brookV1(): BrokerProto['brook']['v1'] & AdminProto['brook']['v1'] {
+export function brookV1(): BrokerProto['brook']['v1'] &
+  AdminProto['brook']['v1'] &
+  GroupsProto['brook']['v1'] {
   const loaded = grpc.loadPackageDefinition(publicPackageDefinition()) as unknown as BrokerProto &
-    AdminProto;
+    AdminProto &
+    GroupsProto;
   return loaded.brook.v1;
 }
 

@@ -12,3 +12,4 @@ export {
   laggingMembers,
   type FollowerProgress,
 } from './isr.js';
+export { waitForAny, waitForHighWatermark } from './high-watermark-wait.js';

@@ -25,6 +25,8 @@ export interface ReplicaManagerOptions {
   readonly fetchWaitMaxMs: number;
   readonly fetchMaxBytes: number;
   readonly now: () => number;
+  /** Told each time this node takes the leadership of a partition (in a new leader epoch). */
+  readonly onLeader?: (leader: PartitionLeader) => void;
   readonly logger: {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
@@ -212,6 +214,7 @@ export class ReplicaManager {
       this.roles.set(id, { kind: 'leader', leader });
       // With an ISR of one the HW is this log's own end.
       leader.onAppended();
+      this.options.onLeader?.(leader);
       this.options.logger.info(
         { partition: log.name, leaderEpoch: partition.leaderEpoch, isr: partition.isr },
         'leading partition',

@@ -27,9 +27,12 @@ import {
 } from '../metadata/index.js';
 import { brookV1, publicPackageDefinition } from '../proto/index.js';
 import { ReplicaManager } from '../replication/index.js';
+import { GroupCoordinator } from '../group/index.js';
 import { AdminHandler } from './grpc/admin.js';
 import { brokerLifecycleService } from './grpc/broker-lifecycle.js';
 import { FetchHandler } from './grpc/fetch.js';
+import { GroupAdmin } from './grpc/group-admin.js';
+import { groupsService } from './grpc/groups.js';
 import { ProduceHandler } from './grpc/produce.js';
 import { raftPeerService } from './grpc/raft-peer.js';
 import { replicaFetchService } from './grpc/replica-fetch.js';
@@ -42,7 +45,7 @@ import { loadOrFormatIdentity, DataDirError, META_FILE } from './node-identity.j
 import { PartitionResolver } from './partition-resolver.js';
 import { PeerClients } from './peer-clients.js';
 import { openRaftNode, stopRaftNode, type OpenedRaftNode } from './raft-node.js';
-import { cleanerPolicyOf, retentionPolicyOf } from './topic-settings.js';
+import { cleanerPolicyOf, retentionPolicyOf, topicSettings } from './topic-settings.js';
 
 export interface RunningBroker {
   readonly nodeId: number;
@@ -64,7 +67,7 @@ export interface BrokerOptions {
   readonly onFatal: (error: unknown) => void;
 }
 
-const HEALTH_SERVICES = ['', 'brook.v1.Broker', 'brook.v1.Admin'];
+const HEALTH_SERVICES = ['', 'brook.v1.Broker', 'brook.v1.Admin', 'brook.v1.Groups'];
 
 export async function startBroker(
   config: BrokerConfig,
@@ -206,7 +209,22 @@ export async function startBroker(
     fetchWaitMaxMs: config.replication.fetchWaitMaxMs,
     fetchMaxBytes: config.replication.fetchMaxBytes,
     now: Date.now,
+    onLeader: (leader) => groups.onLeader(leader),
     logger: logger.child({ component: 'replication' }),
+  });
+  const groups: GroupCoordinator = new GroupCoordinator({
+    nodeId: config.nodeId,
+    settings: config.groups,
+    metadata: gateway,
+    minInsyncReplicas: (name) => {
+      const topic = state.image().topic(name);
+      return topic === undefined
+        ? config.minInsyncReplicas
+        : topicSettings(topic, config).minInsyncReplicas;
+    },
+    leaderOf: (topicId, partition) => replicas.leaderOf(topicId, partition),
+    now: Date.now,
+    logger: logger.child({ component: 'groups' }),
   });
   state.onChange((image, changes) => replicas.onImage(image, changes));
   replicas.onImage(state.image(), RELOAD_CHANGES);
@@ -237,6 +255,15 @@ export async function startBroker(
   const v1 = brookV1();
   server.addService(tolerantDefinition(v1.Broker.service), brokerService(deps));
   server.addService(tolerantDefinition(v1.Admin.service), adminService(deps));
+  server.addService(
+    tolerantDefinition(v1.Groups.service),
+    groupsService({
+      nodeId: config.nodeId,
+      coordinator: groups,
+      admin: new GroupAdmin(config.nodeId, groups, gateway, resolver, peers),
+      logger,
+    }),
+  );
   const fetchService = replicaFetchService({
     replicas,
     logger: logger.child({ component: 'replication' }),
@@ -308,6 +335,7 @@ export async function startBroker(
       session.close();
       await retention.stop();
       await cleaner.stop();
+      groups.close();
       await replicas.close();
       controller.close();
       // Before the server: closing the node ends the peers' Send streams into it, which would

@@ -8,6 +8,7 @@ import { brookV1 } from '../../src/proto/index.js';
 export interface RawClients {
   broker: InstanceType<ReturnType<typeof brookV1>['Broker']>;
   admin: InstanceType<ReturnType<typeof brookV1>['Admin']>;
+  groups: InstanceType<ReturnType<typeof brookV1>['Groups']>;
   close(): void;
 }
 
@@ -16,7 +17,17 @@ export function rawClients(address: string): RawClients {
   const options = { 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
   const broker = new v1.Broker(address, grpc.credentials.createInsecure(), options);
   const admin = new v1.Admin(address, grpc.credentials.createInsecure(), options);
-  return { broker, admin, close: () => (broker.close(), admin.close()) };
+  const groups = new v1.Groups(address, grpc.credentials.createInsecure(), options);
+  return {
+    broker,
+    admin,
+    groups,
+    close: () => {
+      broker.close();
+      admin.close();
+      groups.close();
+    },
+  };
 }
 
 type Callback = (error: grpc.ServiceError | null, response?: unknown) => void;

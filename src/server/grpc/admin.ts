@@ -2,6 +2,7 @@
  * Admin calls. Topic and config changes go through the controller (MetadataService) and are
  * answered once their records are durable; DeleteRecords acts on the partition leader's log.
  */
+import { OFFSETS_TOPIC } from '../../group/index.js';
 import { BROKER_CONFIGS, limits, type BrokerConfig } from '../../config/index.js';
 import { BrokerError, InvalidArgumentError } from '../../errors/index.js';
 import type { ConfigChange, MetadataService } from '../../metadata/index.js';
@@ -68,8 +69,19 @@ export class AdminHandler {
   async deleteTopics(request: DeleteTopicsRequest__Output): Promise<DeleteTopicsResponse> {
     requireCount(request.names, 'names', limits.adminTopicsMax, 1);
     request.names.forEach((n, i) => requireNonEmpty(n, `names[${i}]`));
-    const results = await this.metadata.deleteTopics(request.names);
-    return { results: results.map((r) => ({ ...r })), metadataOffset: this.offset() };
+    // The group coordinator's own topic: deleting it would drop every group's offsets.
+    const deletable = request.names.filter((n) => n !== OFFSETS_TOPIC);
+    const deleted = deletable.length === 0 ? [] : await this.metadata.deleteTopics(deletable);
+    const results = request.names.map((name) =>
+      name === OFFSETS_TOPIC
+        ? {
+            name,
+            errorCode: 'INVALID_TOPIC_EXCEPTION' as const,
+            errorMessage: `${OFFSETS_TOPIC} is internal: it holds every consumer group's offsets and cannot be deleted (delete groups with DeleteGroups)`,
+          }
+        : { ...deleted[deletable.indexOf(name)]! },
+    );
+    return { results, metadataOffset: this.offset() };
   }
 
   async createPartitions(

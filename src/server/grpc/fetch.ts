@@ -18,7 +18,7 @@ import type {
 import type { PartitionResolver } from '../partition-resolver.js';
 import { requireCount, requireEnum, requireInt, requireNonEmpty } from '../validate.js';
 import { toFetchedRecords } from './records.js';
-import { waitForAny } from './wait.js';
+import { waitForAny } from '../../replication/index.js';
 
 const FORMATS = ['RECORDS', 'BATCHES'] as const;
 

@@ -14,6 +14,7 @@ import {
 } from '../../codec/index.js';
 import { limits, type BrokerConfig } from '../../config/index.js';
 import { BrokerError, InvalidArgumentError, type ErrorCode } from '../../errors/index.js';
+import { OFFSETS_TOPIC } from '../../group/index.js';
 import { checkTopicName, type MetadataService, type TopicImage } from '../../metadata/index.js';
 import type {
   ProduceRequest,
@@ -25,7 +26,7 @@ import type {
 import type { PartitionResolver, ResolvedPartition } from '../partition-resolver.js';
 import { isCompactedTopic, topicSettings } from '../topic-settings.js';
 import { requireCount, requireEnum, requireInt } from '../validate.js';
-import { waitForHighWatermark } from './wait.js';
+import { waitForHighWatermark } from '../../replication/index.js';
 
 const ACKS = ['ACKS_UNSPECIFIED', 'ACKS_NONE', 'ACKS_LEADER', 'ACKS_ALL'] as const;
 const COMPRESSIONS = ['COMPRESSION_NONE', 'COMPRESSION_GZIP', 'COMPRESSION_SNAPPY'] as const;
@@ -109,6 +110,11 @@ export class ProduceHandler {
     if (topic === null) {
       const message = `topic "${valid.topic}" does not exist (create it, or enable auto.create.topics.enable)`;
       results.forEach((r) => fail(r, 'UNKNOWN_TOPIC_OR_PARTITION', message));
+      return { commit: () => Promise.resolve({ results }) };
+    }
+    if (topic.name === OFFSETS_TOPIC) {
+      const message = `${OFFSETS_TOPIC} is internal: only the group coordinator writes it (commit offsets with OffsetCommit)`;
+      results.forEach((r) => fail(r, 'INVALID_TOPIC_EXCEPTION', message));
       return { commit: () => Promise.resolve({ results }) };
     }
     if (isCompactedTopic(topic)) {

@@ -13,7 +13,7 @@ import type { PartitionResolver } from '../partition-resolver.js';
 import { requireEnum, requireInt, requireNonEmpty } from '../validate.js';
 import { toFetchedRecords } from './records.js';
 import { isPastHighWatermark } from './fetch.js';
-import { waitForHighWatermark } from './wait.js';
+import { waitForHighWatermark } from '../../replication/index.js';
 
 const FORMATS = ['RECORDS', 'BATCHES'] as const;
 /** How long one idle wait lasts before the loop re-checks leadership and the partition. */

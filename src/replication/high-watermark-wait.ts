@@ -2,7 +2,7 @@
  * Waiting for a partition's high watermark, for acks=all produces, long-poll fetches and
  * Subscribe streams. Event-driven (the log notifies), bounded by a timeout and an abort signal.
  */
-import type { PartitionLog } from '../../log/index.js';
+import type { PartitionLog } from '../log/index.js';
 
 /** Resolves true once log.highWatermark >= offset, false on timeout or abort. */
 export function waitForHighWatermark(
