@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerConsumeCommand } from './commands/consume.js';
 import { registerDevCommand } from './commands/dev.js';
+import { registerGroupsCommand } from './commands/groups.js';
 import { registerProduceCommand } from './commands/produce.js';
 import { registerTopicsCommand } from './commands/topics.js';
 import { DEFAULT_BOOTSTRAP, bootstrapOf } from './commands/common.js';
@@ -48,11 +49,13 @@ Examples:
   brook topics create orders --partitions 3
   echo 'hello' | brook produce orders
   brook consume orders --from-beginning --max-messages 1
-  brook topics describe orders --json`,
+  brook topics describe orders --json
+  brook groups describe billing`,
     );
   registerTopicsCommand(program, io);
   registerProduceCommand(program, io);
   registerConsumeCommand(program, io);
+  registerGroupsCommand(program, io);
   registerClusterCommand(program, io);
   registerDevCommand(program, io);
   return program;

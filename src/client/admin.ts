@@ -1,7 +1,8 @@
 /**
- * The admin client: topics, partitions, configs, record deletion, cluster description, metadata
- * and offsets. Calls go to any reachable broker (the cluster routes them to the controller);
- * listOffsets goes to partition leaders.
+ * The admin client: topics, partitions, configs, record deletion, cluster description, metadata,
+ * offsets and consumer groups. Calls go to any reachable broker (the cluster routes them to the
+ * controller); listOffsets goes to partition leaders; group calls go to each group's coordinator
+ * (admin-groups.ts), and listGroups asks every broker.
  *
  * Batch calls with an empty list resolve [] without a call. Errors come in two kinds. Each item of a batch call (a topic, a resource, a partition) has its
  * own outcome: such calls resolve with one result per item, in request order, and a failed item
@@ -38,6 +39,25 @@ import {
   type ClientError,
   type UnaryCallback,
 } from './connection.js';
+import {
+  commitOffsets,
+  deleteGroups,
+  describeGroups,
+  fetchOffsets,
+  listGroups,
+  resetOffsets,
+  type GroupCommitResult,
+  type GroupCommittedOffset,
+  type GroupDescription,
+  type GroupOffsetCommit,
+  type GroupOutcome,
+  type GroupPartition,
+  type GroupsContext,
+  type ListGroupsResult,
+  type ResetOffsetsOptions,
+  type ResetOffsetsResult,
+} from './admin-groups.js';
+import { CoordinatorRouter } from './coordinator-router.js';
 import { listOffsets, type ListOffsetsQuery, type ListOffsetsResult } from './list-offsets.js';
 import { MetadataCache, brokerAddress } from './metadata-cache.js';
 import { checkInteger, checkRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
@@ -250,6 +270,7 @@ export class Admin {
   private readonly metadataCache: MetadataCache;
   private readonly retry: RetryPolicy;
   private readonly requestTimeoutMs: number;
+  private readonly groups: GroupsContext;
 
   constructor(options: AdminOptions) {
     const bootstrap = parseBootstrap(options.bootstrap);
@@ -265,6 +286,19 @@ export class Admin {
       requestTimeoutMs: this.requestTimeoutMs,
       metadataMaxAgeMs: 0,
     });
+    const router = new CoordinatorRouter({
+      pool: this.pool,
+      metadata: this.metadataCache,
+      requestTimeoutMs: this.requestTimeoutMs,
+      retry: this.retry,
+    });
+    this.groups = {
+      pool: this.pool,
+      metadataCache: this.metadataCache,
+      router,
+      requestTimeoutMs: this.requestTimeoutMs,
+      retry: this.retry,
+    };
   }
 
   /** Creates topics; each gets its own result (e.g. TOPIC_ALREADY_EXISTS, INVALID_CONFIG). */
@@ -458,6 +492,50 @@ export class Admin {
    */
   listOffsets(queries: readonly ListOffsetsQuery[]): Promise<ListOffsetsResult[]> {
     return listOffsets(this.pool, this.metadataCache, queries, this.requestTimeoutMs, this.retry);
+  }
+
+  /**
+   * Consumer groups of the whole cluster (each broker lists the groups it coordinates), sorted by
+   * id, optionally only those in `states` ("Empty", "Assigning", "Reconciling", "Stable"). A
+   * broker that cannot be asked, or is still loading groups, after the retries is reported in
+   * `errors` next to the groups the others listed; the call rejects only when no broker answers.
+   */
+  listGroups(options: { readonly states?: readonly string[] } = {}): Promise<ListGroupsResult> {
+    return listGroups(this.groups, options);
+  }
+
+  /** State, members, assignments and per-partition offsets and lag of groups (see admin-groups.ts). */
+  describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
+    return describeGroups(this.groups, groupIds);
+  }
+
+  /** Deletes groups without active members; each gets its own outcome (NON_EMPTY_GROUP, ...). */
+  deleteGroups(groupIds: readonly string[]): Promise<GroupOutcome[]> {
+    return deleteGroups(this.groups, groupIds);
+  }
+
+  /**
+   * Computes a group's new offsets and, with `execute`, commits them; rejects with
+   * NON_EMPTY_GROUP while the group has active members (see admin-groups.ts).
+   */
+  resetOffsets(groupId: string, options: ResetOffsetsOptions): Promise<ResetOffsetsResult> {
+    return resetOffsets(this.groups, groupId, options);
+  }
+
+  /** A group's committed offsets (OffsetFetch): for `partitions`, or every committed one. */
+  fetchOffsets(
+    groupId: string,
+    partitions?: readonly GroupPartition[],
+  ): Promise<GroupCommittedOffset[]> {
+    return fetchOffsets(this.groups, groupId, partitions);
+  }
+
+  /** Commits offsets from outside the group; only while it has no active member. */
+  commitOffsets(
+    groupId: string,
+    offsets: readonly GroupOffsetCommit[],
+  ): Promise<GroupCommitResult[]> {
+    return commitOffsets(this.groups, groupId, offsets);
   }
 
   /** Closes the channels; calls in flight fail with CANCELLED. */

@@ -15,7 +15,7 @@ import {
   type ErrorCode,
   type LeaderHint,
 } from '../errors/index.js';
-import { brookV1, type AdminClient, type BrokerClient } from '../proto/index.js';
+import { brookV1, type AdminClient, type BrokerClient, type GroupsClient } from '../proto/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -215,6 +215,7 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 interface Connection {
   readonly broker: BrokerClient;
   readonly admin: AdminClient;
+  readonly groups: GroupsClient;
 }
 
 /**
@@ -235,10 +236,16 @@ export class ConnectionPool {
     return this.connection(address).admin;
   }
 
+  /** The consumer-group client of `address`. */
+  groups(address: string): GroupsClient {
+    return this.connection(address).groups;
+  }
+
   /** Closes every channel; calls still in flight fail with CANCELLED or UNAVAILABLE. */
   close(): void {
     this.closed = true;
     for (const connection of this.connections.values()) {
+      connection.groups.close();
       connection.admin.close();
       connection.broker.close();
     }
@@ -258,7 +265,11 @@ export class ConnectionPool {
         ...CHANNEL_OPTIONS,
         channelOverride: broker.getChannel(),
       });
-      connection = { broker, admin };
+      const groups = new services.Groups(address, credentials, {
+        ...CHANNEL_OPTIONS,
+        channelOverride: broker.getChannel(),
+      });
+      connection = { broker, admin, groups };
       this.connections.set(address, connection);
     }
     return connection;

@@ -43,6 +43,10 @@ export type {
   SeekPosition,
   TopicPartition,
 } from './consumer.js';
+export { GroupConsumer } from './group-consumer.js';
+export type { GroupConsumerOptions, RebalanceCallback } from './group-consumer.js';
+export type { CommitOffset } from './commit-queue.js';
+export type { MemberPhase } from './group-membership.js';
 export { Admin } from './admin.js';
 export type {
   AdminOptions,
@@ -70,6 +74,28 @@ export type {
   TopicDescription,
   TopicOutcome,
 } from './admin.js';
+export { GROUP_STATES } from './admin-groups.js';
+export type {
+  GroupCommitResult,
+  GroupCommittedOffset,
+  GroupDescription,
+  GroupMemberDescription,
+  GroupOffsetCommit,
+  GroupOutcome,
+  GroupPartition,
+  GroupPartitionDescription,
+  GroupState,
+  GroupSubscription,
+  GroupTopicPartitions,
+  ListedGroup,
+  ListGroupsFailure,
+  ListGroupsResult,
+  PartitionResetResult,
+  ResetOffsetsOptions,
+  ResetOffsetsResult,
+  ResetOffsetsTo,
+  ResetOffsetsTopic,
+} from './admin-groups.js';
 export type { ListOffsetsQuery, ListOffsetsResult, OffsetSpec } from './list-offsets.js';
 export {
   BrookClientError,

@@ -61,6 +61,47 @@ export interface AssignValue {
   readonly offset: number;
 }
 
+// The group workload (workload/groups.ts): producers send as in the queue workload; members of
+// one consumer group consume and commit; an observer reads the committed offsets.
+
+/**
+ * assigned, revoked, lost: a member's ownership changed, recorded as one ok op by the member's
+ * process. `atMs` is when it happened on the member's clock (epoch ms; every process of a run
+ * shares the machine's clock): from it the member may hand out records of these partitions
+ * (assigned), or no longer does (revoked, lost; for a loss by session expiry, the moment its
+ * session ran out, after which it handed out nothing).
+ */
+export interface OwnershipValue {
+  readonly partitions: readonly number[];
+  readonly atMs: number;
+}
+
+/** consume: a member handed a record to its application; one ok op. */
+export interface ConsumeValue {
+  readonly partition: number;
+  readonly offset: number;
+  readonly value: string;
+  readonly atMs: number;
+}
+
+/**
+ * committed: the observer's read of the group's committed offsets (OffsetFetch), ok with
+ * [partition, offset] pairs (-1: none yet), in the order the reads completed.
+ */
+export interface CommittedValue {
+  readonly offsets: ReadonlyArray<readonly [number, number]>;
+}
+
+/** member-crash: the harness SIGKILLed a member process at `atMs` (epoch ms); one info op. */
+export interface MemberCrashValue {
+  readonly atMs: number;
+}
+
+export type OwnershipOp = Op<'assigned' | 'revoked' | 'lost', OwnershipValue>;
+export type ConsumeOp = Op<'consume', ConsumeValue>;
+export type CommittedOp = Op<'committed', CommittedValue>;
+export type MemberCrashOp = Op<'member-crash', MemberCrashValue>;
+
 /** Nemesis entries are `info`, f = the fault ("kill", "pause", "partition", ...). */
 export interface NemesisValue {
   readonly phase: 'start' | 'heal';

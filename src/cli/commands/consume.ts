@@ -2,12 +2,18 @@
  * `brook consume TOPIC`: prints records, one per line, like kafka-console-consumer. Starts at the
  * end of each partition unless --from-beginning or --offset says otherwise, and runs until
  * --max-messages records, --timeout-ms without a new record, Ctrl-C, or a closed stdout.
+ *
+ * With --group G it is a member of consumer group G instead: the group's coordinator assigns
+ * it partitions, each starts at the group's committed offset, and what it printed is committed
+ * after printing (at-least-once: a crash between printing and committing prints a record again
+ * in the next member, never skips one). On exit it leaves the group, so others take over at once.
  */
 import { InvalidArgumentError, type Command } from 'commander';
 import {
   Admin,
   BrokerError,
   Consumer,
+  GroupConsumer,
   type ConsumerRecord,
   type SeekPosition,
   type TopicPartition,
@@ -17,6 +23,7 @@ import { addBootstrapOption, bootstrapOf, integerIn } from './common.js';
 
 interface ConsumeOptions {
   bootstrap?: string;
+  group?: string;
   fromBeginning?: boolean;
   partition?: number;
   offset?: SeekPosition;
@@ -49,7 +56,14 @@ export function registerConsumeCommand(program: Command, io: CliIo): void {
     .command('consume')
     .description('print records of a topic, one per line')
     .argument('<topic>', 'topic to read')
-    .option('--from-beginning', 'start at the earliest record instead of the end')
+    .option(
+      '--group <group>',
+      'consume as a member of this consumer group: partitions are assigned by the group, reading starts at its committed offsets, and printed records are committed',
+    )
+    .option(
+      '--from-beginning',
+      'start at the earliest record instead of the end (with --group: for partitions the group has no committed offset for)',
+    )
     .option('--partition <n>', 'read only this partition (default: all)', integerIn(0, 2 ** 31 - 1))
     .option(
       '--offset <offset>',
@@ -75,7 +89,12 @@ export function registerConsumeCommand(program: Command, io: CliIo): void {
 Examples:
   brook consume orders --from-beginning --max-messages 10
   brook consume orders --partition 2 --offset 1500 --print-offset --print-key
-  brook consume orders --from-beginning --timeout-ms 2000 > orders.txt`,
+  brook consume orders --from-beginning --timeout-ms 2000 > orders.txt
+  brook consume orders --group billing --from-beginning
+
+With --group, several processes of one group share the topic's partitions; each record is
+printed by one of them. A record is committed after it is printed, so a process killed between
+the two prints it again in the next member (at-least-once). Ctrl-C leaves the group at once.`,
     );
   addBootstrapOption(command).action((topic: string, options: ConsumeOptions) =>
     runConsume(topic, options, io),
@@ -115,6 +134,10 @@ async function partitionsOf(
 }
 
 async function runConsume(topic: string, options: ConsumeOptions, io: CliIo): Promise<void> {
+  if (options.group !== undefined) {
+    await runGroupConsume(topic, options.group, options, io);
+    return;
+  }
   if (options.offset !== undefined && options.partition === undefined) {
     throw new UsageError('consume: --offset needs --partition');
   }
@@ -149,6 +172,78 @@ async function runConsume(topic: string, options: ConsumeOptions, io: CliIo): Pr
     process.off('SIGINT', stop);
     io.stdout.off('error', stop);
     await consumer.close();
+  }
+  await write(io.stderr, `Processed a total of ${count} messages.\n`);
+}
+
+/**
+ * `consume --group`: a GroupConsumer that prints, then commits what it printed (commitAsync,
+ * merged while one is in flight). A revocation commits first, so the next owner of a partition
+ * starts after the last printed record; close() (on exit) revokes everything the same way and
+ * leaves the group. Stopping never interrupts a record: Ctrl-C while one is being printed ends
+ * the loop after it.
+ */
+async function runGroupConsume(
+  topic: string,
+  groupId: string,
+  options: ConsumeOptions,
+  io: CliIo,
+): Promise<void> {
+  if (options.partition !== undefined || options.offset !== undefined) {
+    throw new UsageError('consume: --group assigns partitions; drop --partition and --offset');
+  }
+  const bootstrap = bootstrapOf(options, io);
+  // Fail fast, as without --group, rather than wait for a topic that does not exist.
+  await partitionsOf(topic, {}, bootstrap);
+  let failedCommits = 0;
+  const consumer: GroupConsumer = new GroupConsumer({
+    bootstrap,
+    groupId,
+    clientId: 'brook-cli',
+    autoOffsetReset: options.fromBeginning === true ? 'earliest' : 'latest',
+    enableAutoCommit: false,
+    // A failed commit here must not stop the command: the partition just moves uncommitted.
+    onPartitionsRevoked: () =>
+      consumer.commit().catch(() => {
+        failedCommits++;
+      }),
+  });
+  let count = 0;
+  let isPrinting = false;
+  let isStopping = false;
+  const stop = (): void => {
+    isStopping = true;
+    if (!isPrinting) void consumer.close();
+  };
+  const idle = idleTimer(options.timeoutMs, stop);
+  process.once('SIGINT', stop);
+  io.stdout.once('error', stop);
+  try {
+    consumer.subscribe([topic]);
+    idle.touch();
+    for await (const record of consumer) {
+      isPrinting = true;
+      idle.touch();
+      await write(io.stdout, formatRecord(record, options));
+      count++;
+      consumer.commitAsync((error) => {
+        if (error !== null) failedCommits++;
+      });
+      isPrinting = false;
+      if (isStopping) break;
+      if (options.maxMessages !== undefined && count >= options.maxMessages) break;
+    }
+  } finally {
+    idle.cancel();
+    process.off('SIGINT', stop);
+    io.stdout.off('error', stop);
+    await consumer.close();
+  }
+  if (failedCommits > 0) {
+    await write(
+      io.stderr,
+      `brook: ${failedCommits} offset commit(s) failed; the group's next member may print some records again\n`,
+    );
   }
   await write(io.stderr, `Processed a total of ${count} messages.\n`);
 }

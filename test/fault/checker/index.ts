@@ -5,6 +5,8 @@
  *
  * - queue-checker.ts: safety of the queue workload (lost, inconsistent offsets, duplicates,
  *   aborted reads, reader order), after Jepsen's Kafka checker;
+ * - group-checker.ts: safety of the consumer group workload (exclusive ownership, committed
+ *   offsets never going back, every acked record delivered);
  * - availability.ts: how many ops succeeded inside and outside fault windows; never invalid.
  *
  * A checker is pure and linear in the history: histories reach a million ops.
@@ -19,6 +21,7 @@ export {
   type CheckResult,
   type CombinedResult,
 } from './checker.js';
+export { GroupAnomaly, GroupChecker } from './group-checker.js';
 export { faultWindows, isInFault, type FaultWindow } from './fault-windows.js';
 export { MalformedHistoryError } from './invoke-tracker.js';
 export { QueueAnomaly, QueueChecker } from './queue-checker.js';
