@@ -411,9 +411,20 @@ describe('GroupConsumer on a 3-node cluster', () => {
         child.events.slice(eventsBeforeWake).some((e) => e['event'] === 'lost') ? true : undefined,
       );
       // Awake, its first word is the loss: no record of a partition given away while it slept.
+      // One exception: the stop may have frozen the child after the consumer handed it a record
+      // (before its session ran out) but before it printed it; that record then prints on
+      // waking. It is the one right after the last record printed before the stop.
       const afterWake = child.events.slice(eventsBeforeWake);
       const lostAt = afterWake.findIndex((e) => e['event'] === 'lost');
-      expect(afterWake.slice(0, lostAt).filter((e) => e['event'] === 'record')).toEqual([]);
+      const printedAfterWake = afterWake.slice(0, lostAt).filter((e) => e['event'] === 'record');
+      expect(printedAfterWake.length).toBeLessThanOrEqual(1);
+      for (const late of printedAfterWake) {
+        const before = child.events
+          .slice(0, eventsBeforeWake)
+          .filter((e) => e['event'] === 'record' && e['partition'] === late['partition']);
+        const lastBefore = before.at(-1)?.['offset'] as number | undefined;
+        expect(late['offset']).toBe(lastBefore === undefined ? late['offset'] : lastBefore + 1);
+      }
       expect(
         new Set(((afterWake[lostAt]?.['partitions'] ?? []) as TopicPartition[]).map(keyOf)),
       ).toEqual(ownedAtStop);
