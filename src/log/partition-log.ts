@@ -12,7 +12,9 @@
  *   replication layer turns that off and sets it itself.
  *
  * Batches may be sparse or empty once compaction (rewriteRange, cleaner.ts) has thinned them, but
- * the stored batches always cover every offset of the log exactly once.
+ * the stored batches always cover every offset of the log exactly once. The first may start
+ * before the log start: deleteBefore keeps the batch holding the new start, and a follower
+ * whose log is empty at that start takes the leader's batch as it is (appendReplicated).
  */
 import type { ClassicLevel } from 'classic-level';
 import {
@@ -361,10 +363,16 @@ export class PartitionLog implements StateSource {
    * at its turn: the first one logEndOffset (or, while earlier appends wait for room in the
    * commit queue, the end they will leave), each next one the previous one's lastOffset + 1.
    * Leader epochs must not decrease along the batches nor fall below latestEpoch(): a follower
-   * never goes back in epoch without truncating first. One exception to the base offset rule: an
-   * empty first batch (recordCount 0, left by the leader's compaction, which merges empty
-   * batches) that starts before the log end and reaches past it is stored from the log end on,
-   * as an empty batch of its own. `batches` holds 1 to
+   * never goes back in epoch without truncating first. Two exceptions to the base offset rule,
+   * for a first batch that starts before the log end and reaches past it:
+   * - While the log is empty at its start (after resetTo, say), the batch holding the log start
+   *   is stored as it is, starting before the log start, which stays: the leader's log starts
+   *   inside that batch too (deleteBefore keeps the batch holding the new start), and reads at
+   *   the log start then return it, as on the leader. The log mirrors the leader's byte for
+   *   byte.
+   * - Otherwise an empty first batch (recordCount 0, left by the leader's compaction, which
+   *   merges empty batches) is stored from the log end on, as an empty batch of its own.
+   * `batches` holds 1 to
    * limits.logReadBatchesMax batches (what one read returns); the log keeps references to them,
    * so the caller must not change them afterwards.
    *
@@ -374,7 +382,8 @@ export class PartitionLog implements StateSource {
    *   carries no leader epoch: the bytes were damaged on the way, so fetch the same offset again.
    * - RECORD_TOO_LARGE: a batch is above limits.batchBytesMax, which no leader stores.
    * - OFFSET_OUT_OF_RANGE: the batches do not continue this log (a base offset other than the
-   *   log end, a gap between batches, or a leader epoch going backwards): the log and the
+   *   log end, or a first batch not holding the start of an empty log, a gap between batches,
+   *   or a leader epoch going backwards): the log and the
    *   leader's have diverged or the response is stale, so redo the leader-epoch handshake
    *   (endOffsetForEpoch on the leader, truncateTo here) and fetch from logEndOffset.
    * Goes through the commit queue like append (admission, backpressure, one LevelDB write with
@@ -387,8 +396,9 @@ export class PartitionLog implements StateSource {
     assert(!this.isTruncating, `${this.name}: appendReplicated during truncateTo or resetTo`);
     assert(batches.length >= 1, `${this.name}: appendReplicated with no batch`);
     assert(batches.length <= limits.logReadBatchesMax, `${this.name}: too many batches at once`);
-    batches = this.trimEmptyFirst(batches);
-    const refusal = this.checkReplicated(batches);
+    const isEmptyAtStart = this.isEmptyAtStart();
+    if (!isEmptyAtStart) batches = this.trimEmptyFirst(batches);
+    const refusal = this.checkReplicated(batches, isEmptyAtStart);
     if (refusal !== null) return Promise.reject(refusal);
     let resolve!: (result: AppendResult) => void;
     let reject!: (error: Error) => void;
@@ -419,6 +429,16 @@ export class PartitionLog implements StateSource {
       commit.admit(pending);
     }
     return appended;
+  }
+
+  /**
+   * True when the log holds no batch at all and nothing waits to be appended: its end is its
+   * start. Only then may a replicated first batch start before the log end (appendReplicated).
+   * A batch still stored behind the log start (a deleteBefore midway) counts in sizeBytes, so
+   * the batch taken can never share offsets or a key with one.
+   */
+  private isEmptyAtStart(): boolean {
+    return this.queuedEnd === this.startOffset && this.bytes === 0;
   }
 
   /**
@@ -456,9 +476,10 @@ export class PartitionLog implements StateSource {
 
   /**
    * Why `batches` cannot be appended as they are, or null. The same integrity check a stored
-   * batch passes on read (checkStored), then the placement rules of appendReplicated.
+   * batch passes on read (checkStored), then the placement rules of appendReplicated:
+   * `mayStartBefore` lets the first batch start before the log end if it holds it.
    */
-  private checkReplicated(batches: readonly Buffer[]): BrokerError | null {
+  private checkReplicated(batches: readonly Buffer[], mayStartBefore: boolean): BrokerError | null {
     let expectedOffset = this.queuedEnd;
     let epochFloor = this.queuedEpoch;
     for (let i = 0; i < batches.length; i++) {
@@ -479,7 +500,12 @@ export class PartitionLog implements StateSource {
       if (epoch < 0) {
         return new BrokerError('CORRUPT_MESSAGE', `${where} has no leader epoch (${epoch})`);
       }
-      if (header.baseOffset !== expectedOffset) {
+      const holdsEnd =
+        i === 0 &&
+        mayStartBefore &&
+        header.baseOffset < expectedOffset &&
+        header.nextOffset > expectedOffset;
+      if (header.baseOffset !== expectedOffset && !holdsEnd) {
         return new BrokerError(
           'OFFSET_OUT_OF_RANGE',
           `${where} starts at ${header.baseOffset}, but the log continues at ${expectedOffset}`,
@@ -519,13 +545,29 @@ export class PartitionLog implements StateSource {
    * Queues the write of a stamped batch at the log end, with the epoch-cache and time-index
    * entries it implies, and advances logEndOffset and sizeBytes: the part both append paths
    * share. The batch's baseOffset must be the log end: append stamped it so, appendReplicated
-   * checked it when called (FIFO admission keeps that order).
+   * checked it when called (FIFO admission keeps that order). The one exception is a replicated
+   * batch holding the start of an empty log (appendReplicated): stored under its own base, before
+   * the log start, while its leader epoch starts at the log start, as on its leader.
    */
   private queueAtEnd(pending: PendingAppend): void {
-    const baseOffset = this.endOffset;
+    const endOffset = this.endOffset;
     const header = RecordBatch.of(pending.batch);
-    // Paired with the read-side check: the key and the header agree before the write.
-    assert(header.baseOffset === baseOffset, `${this.name}: stamped baseOffset is the log end`);
+    // The batch is stored under its own baseOffset, so the key and the header agree (paired with
+    // the read-side check); what must hold is where it lies.
+    const baseOffset = header.baseOffset;
+    if (baseOffset !== endOffset) {
+      assert(pending.isStamped, `${this.name}: stamped baseOffset is the log end`);
+      assert(
+        endOffset === this.startOffset,
+        `${this.name}: only an empty log takes a batch before its end`,
+      );
+      assert(
+        this.bytes === 0,
+        `${this.name}: no batch is stored before one that starts before the end`,
+      );
+      assert(baseOffset < endOffset, `${this.name}: a batch not at the log end starts before it`);
+      assert(header.nextOffset > endOffset, `${this.name}: the first batch holds the log start`);
+    }
     assert(header.leaderEpoch === pending.leaderEpoch, `${this.name}: stamped leader epoch`);
     // A leader's own appends are dense; a replicated batch may have been thinned by compaction.
     assert(
@@ -533,13 +575,16 @@ export class PartitionLog implements StateSource {
       `${this.name}: a batch holds at most one record per offset`,
     );
     const commit = this.context.commit;
-    const replacedEpochs = this.epochs.maybeAssign(pending.leaderEpoch, baseOffset);
+    // The epoch's first offset in this log: the log end, which is the batch's base but for a
+    // batch holding the start of an empty log (there the log start, where the leader's
+    // deleteBefore moved the same epoch's entry).
+    const replacedEpochs = this.epochs.maybeAssign(pending.leaderEpoch, endOffset);
     if (replacedEpochs !== null) {
       for (const epoch of replacedEpochs) commit.push({ type: 'del', key: this.keys.epoch(epoch) });
       commit.push({
         type: 'put',
         key: this.keys.epoch(pending.leaderEpoch),
-        value: encodeOffset(baseOffset),
+        value: encodeOffset(endOffset),
       });
     }
     const maxTimestamp = header.maxTimestamp;
@@ -558,8 +603,8 @@ export class PartitionLog implements StateSource {
     this.endOffset = pending.nextOffset;
     assert(this.endOffset <= this.queuedEnd, `${this.name}: admitted end <= queued end`);
     this.bytes += pending.batch.length;
-    // At or past the log end, so past anything compaction cleaned: dirty.
-    assert(baseOffset >= this.cleanedEnd, `${this.name}: appends land after the cleaned part`);
+    // It ends past the log end, so past anything compaction cleaned: dirty.
+    assert(endOffset >= this.cleanedEnd, `${this.name}: appends land after the cleaned part`);
     this.dirty += pending.batch.length;
     this.pendingCommits++;
     commit.markDirty(this);

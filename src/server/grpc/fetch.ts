@@ -116,6 +116,8 @@ export class FetchHandler {
     }
     const partitions: FetchPartitionResponse[] = [];
     for (const read of reads) {
+      // Past the last batch, not the last record: compaction may have left batches with none.
+      read.response.nextOffset = readEndOf(read);
       if (format === 'BATCHES') read.response.recordBatches = read.batches;
       else read.response.records = await toFetchedRecords(read.batches, read.offset);
       partitions.push(read.response);
@@ -157,6 +159,7 @@ export class FetchHandler {
       errorMessage: '',
       highWatermark: -1,
       logStartOffset: -1,
+      nextOffset: offset,
     };
     let log: PartitionLog | null = null;
     try {
@@ -197,9 +200,13 @@ function isSatisfied(reads: readonly PartitionRead[], minBytes: number): boolean
 /** True when the partition's high watermark is past the end of what this read returned. */
 function hasNewData(read: PartitionRead): boolean {
   if (read.log === null) return false;
+  return read.log.highWatermark > readEndOf(read);
+}
+
+/** Just past the last batch the read returned; the offset it asked for when it returned none. */
+function readEndOf(read: PartitionRead): number {
   const last = read.batches[read.batches.length - 1];
-  const readEnd = last === undefined ? read.offset : RecordBatch.of(last).nextOffset;
-  return read.log.highWatermark > readEnd;
+  return last === undefined ? read.offset : RecordBatch.of(last).nextOffset;
 }
 
 function validateFetch(request: FetchRequest__Output): (typeof FORMATS)[number] {
@@ -237,5 +244,6 @@ function forwardFailure(
       : `could not forward to the leader at ${address}: ${String(error)}`,
     highWatermark: -1,
     logStartOffset: -1,
+    nextOffset: wanted.offset,
   };
 }

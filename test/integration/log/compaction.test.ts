@@ -510,6 +510,39 @@ describe('a follower fed from a compacted leader', () => {
     await checkStoredLog(store.manager.partition(follower.topicId, 0)!);
   });
 
+  it('a follower reset to a log start inside a merged empty batch stores that batch as the leader has it', async () => {
+    const leader = await store.manager.createPartition(topicId, 0);
+    const latest = await fill(leader, 50, 4);
+    await cleaner().runOnce();
+    const empty = (await storedBatches(leader)).find(
+      (b) => RecordBatch.of(b.bytes).recordCount === 0 && b.next - b.base > 3,
+    )!;
+    await leader.deleteBefore(empty.base + 3);
+    const follower = await store.manager.createPartition(newTopicId(), 0);
+    await follower.resetTo(leader.logStartOffset);
+    await replicate(leader, follower);
+    // Not trimmed to the log start: the log is empty there, so the batch goes in as it is.
+    const ours = await checkStoredLog(follower);
+    const theirs = await checkStoredLog(leader);
+    expect(ours.batches[0]!.base).toBe(empty.base);
+    expect(ours.batches.map((b) => b.bytes)).toEqual(theirs.batches.map((b) => b.bytes));
+    expect(follower.logStartOffset).toBe(leader.logStartOffset);
+    expect(follower.epochEntries()).toEqual(leader.epochEntries());
+    expectLatest(ours.records, latest);
+    await readEveryOffset(follower);
+    // The follower's own cleaning keeps it valid, and so does a restart.
+    await cleaner().runOnce();
+    expect((await checkStoredLog(follower)).records).toEqual(theirs.records);
+    await store.reopen();
+    const reopened = store.manager.partition(follower.topicId, 0)!;
+    expect([reopened.logStartOffset, reopened.logEndOffset]).toEqual([
+      leader.logStartOffset,
+      leader.logEndOffset,
+    ]);
+    await checkStoredLog(reopened);
+    await readEveryOffset(reopened);
+  });
+
   it('a lagging follower whose log end falls inside a merged empty batch continues from it', async () => {
     const leader = await store.manager.createPartition(topicId, 0);
     await fill(leader, 30, 2, 1);

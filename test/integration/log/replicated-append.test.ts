@@ -346,6 +346,130 @@ describe('resetTo', () => {
   });
 });
 
+describe('a log that starts inside its first batch', () => {
+  /**
+   * DeleteRecords moved the leader's log start into the middle of a batch, which the leader
+   * keeps. A follower whose log ends below that start resets to it and is then handed, from its
+   * log end, the leader's first batch, which starts before it. It stores that batch as it is,
+   * keeping its log start (as the leader does), so it mirrors the leader byte for byte.
+   */
+  async function leaderStartingInsideABatch(): Promise<PartitionLog> {
+    const leader = await store.manager.createPartition(topicId, LEADER);
+    await lead(leader, [2, 3], 1);
+    await lead(leader, [4, 1], 2);
+    // Batches [0, 1], [2, 4], [5, 8], [9]: the new start 3 lies inside [2, 4].
+    expect(await leader.deleteBefore(3)).toBe(3);
+    return leader;
+  }
+
+  it('a follower reset to the leader log start takes the batch holding it as it is, and recovers it', async () => {
+    const leader = await leaderStartingInsideABatch();
+    const follower = await store.manager.createPartition(topicId, FOLLOWER);
+    await follower.appendReplicated([await stamped(0, 1, 2)]);
+    await follower.resetTo(leader.logStartOffset);
+    const batches = await readAll(leader);
+    expect(RecordBatch.of(batches[0]!).baseOffset).toBe(2);
+    const first = await follower.appendReplicated(batches.slice(0, 1));
+    expect(first).toEqual({ baseOffset: 2, lastOffset: 4, logStartOffset: 3 });
+    await follower.appendReplicated(batches.slice(1));
+    expect(await snapshot(follower)).toEqual(await snapshot(leader));
+    expect([follower.logStartOffset, follower.logEndOffset]).toEqual([3, 10]);
+    expect(follower.epochEntries()).toEqual([
+      [1, 3],
+      [2, 5],
+    ]);
+    // A read at the log start returns the same batch as on the leader; below it, nothing.
+    const atStart = await follower.read(3, 1);
+    expect(atStart.batches[0]!.equals(batches[0]!)).toBe(true);
+    await expectCode(follower.read(2, 100), 'OFFSET_OUT_OF_RANGE');
+    for (const t of [0, 1_020, 1_030, 1_095, 5_000]) {
+      expect(await follower.offsetForTimestamp(t)).toEqual(await leader.offsetForTimestamp(t));
+    }
+    // Recovery: log start, log end, size, epochs and bytes as before the restart.
+    const expected = await snapshot(leader);
+    await store.reopen();
+    const reopened = store.manager.partition(topicId, FOLLOWER)!;
+    expect(await snapshot(reopened)).toEqual(expected);
+    expect([reopened.logStartOffset, reopened.logEndOffset, reopened.sizeBytes]).toEqual([
+      3,
+      10,
+      batches.reduce((sum, batch) => sum + batch.length, 0),
+    ]);
+    // Replication continues from the recovered end.
+    const leaderAgain = store.manager.partition(topicId, LEADER)!;
+    await lead(leaderAgain, [2], 3);
+    await reopened.appendReplicated(await readAll(leaderAgain, reopened.logEndOffset));
+    expect(await snapshot(reopened)).toEqual(await snapshot(leaderAgain));
+  });
+
+  it('a crash before the write of that batch leaves the empty reset log, and the fetch is redone', async () => {
+    const leader = await leaderStartingInsideABatch();
+    const follower = await store.manager.createPartition(topicId, FOLLOWER);
+    await follower.resetTo(leader.logStartOffset);
+    // The "crash": the write holding the batch (and its epoch, time and state entries) is lost.
+    const db = store.db as unknown as {
+      batch: (ops: unknown[], options: unknown) => Promise<void>;
+    };
+    const original = db.batch;
+    db.batch = () => Promise.resolve();
+    await follower.appendReplicated(await readAll(leader));
+    db.batch = original;
+    await store.reopen();
+    const recovered = store.manager.partition(topicId, FOLLOWER)!;
+    expect([recovered.logStartOffset, recovered.logEndOffset, recovered.sizeBytes]).toEqual([
+      3, 3, 0,
+    ]);
+    expect(recovered.epochEntries()).toEqual([]);
+    const leaderAgain = store.manager.partition(topicId, LEADER)!;
+    await recovered.appendReplicated(await readAll(leaderAgain));
+    expect(await snapshot(recovered)).toEqual(await snapshot(leaderAgain));
+  });
+
+  it('a truncation into that batch empties the log below its start, and a reset refills it', async () => {
+    const leader = await leaderStartingInsideABatch();
+    const follower = await store.manager.createPartition(topicId, FOLLOWER);
+    await follower.resetTo(leader.logStartOffset);
+    await follower.appendReplicated(await readAll(leader));
+    // The batch holding offset 4 starts at 2, before the log start: nothing is left.
+    expect(await follower.truncateTo(4)).toBe(2);
+    expect([follower.logStartOffset, follower.logEndOffset, follower.sizeBytes]).toEqual([2, 2, 0]);
+    await store.reopen();
+    const reopened = store.manager.partition(topicId, FOLLOWER)!;
+    expect([reopened.logStartOffset, reopened.logEndOffset, reopened.sizeBytes]).toEqual([2, 2, 0]);
+    const leaderAgain = store.manager.partition(topicId, LEADER)!;
+    await reopened.resetTo(leaderAgain.logStartOffset);
+    await reopened.appendReplicated(await readAll(leaderAgain));
+    expect(await snapshot(reopened)).toEqual(await snapshot(leaderAgain));
+  });
+
+  it('takes a first batch before the log start only while the log is empty, and only if it holds the start', async () => {
+    const leader = await leaderStartingInsideABatch();
+    const follower = await store.manager.createPartition(topicId, FOLLOWER);
+    await follower.resetTo(3);
+    const empty = await snapshot(follower);
+    const keysBefore = await allKeys(store.db);
+    // Ending before the log start, or starting after it: refused, as any other misplaced batch.
+    await expectCode(follower.appendReplicated([await stamped(0, 1, 3)]), 'OFFSET_OUT_OF_RANGE');
+    await expectCode(follower.appendReplicated([await stamped(4, 1, 2)]), 'OFFSET_OUT_OF_RANGE');
+    // Holding the start, but followed by a gap: the call is checked as a whole.
+    await expectCode(
+      follower.appendReplicated([await stamped(2, 1, 3), await stamped(6, 1)]),
+      'OFFSET_OUT_OF_RANGE',
+    );
+    expect(await snapshot(follower)).toEqual(empty);
+    expect(await allKeys(store.db)).toEqual(keysBefore);
+    // Once the log holds a batch, each batch must start at the log end again.
+    await follower.appendReplicated([await stamped(3, 1, 2)]);
+    const refused = await expectCode(
+      follower.appendReplicated([await stamped(4, 1, 3)]),
+      'OFFSET_OUT_OF_RANGE',
+    );
+    expect(refused.message).toContain('starts at 4, but the log continues at 5');
+    expect(follower.logEndOffset).toBe(5);
+    expect(leader.logStartOffset).toBe(3);
+  });
+});
+
 describe('generated', () => {
   interface LeaderStep {
     readonly timestamps: number[];

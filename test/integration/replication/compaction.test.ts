@@ -268,6 +268,58 @@ describe('a compacted topic, replication factor 3', () => {
     }
   });
 
+  it('a RECORDS-format client following next_offset reads to the high watermark over empty batches, through any node', async () => {
+    const end = await highWatermark();
+    // The leader answers itself; the other nodes forward to it.
+    for (const node of nodes) {
+      const clients = rawClients(node.address);
+      const fetchOne = async (offset: number) => {
+        const fetched = await call<FetchResponse__Output>(clients.broker, 'Fetch', {
+          partitions: [{ topic: TOPIC, partition: 0, offset, maxBytes: 1 }],
+          format: 'RECORDS',
+        });
+        const partition = fetched.partitions[0]!;
+        expect(partition.errorCode, `node ${node.nodeId} at ${offset}`).toBe('NONE');
+        return partition;
+      };
+      try {
+        // max_bytes 1: one batch per answer, so runs of empty batches come as answers with no
+        // record that must still move on.
+        const records: Array<{ offset: number; key: string; value: string }> = [];
+        let answersWithoutRecords = 0;
+        let offset = 0;
+        for (let round = 0; offset < end; round++) {
+          expect(round).toBeLessThan(end);
+          const partition = await fetchOne(offset);
+          expect(partition.nextOffset, `node ${node.nodeId} at ${offset}`).toBeGreaterThan(offset);
+          if (partition.records.length === 0) answersWithoutRecords++;
+          for (const r of partition.records) {
+            expect(r.offset).toBeLessThan(partition.nextOffset);
+            records.push({
+              offset: r.offset,
+              key: r.key?.toString() ?? '',
+              value: r.value?.toString() ?? '',
+            });
+          }
+          offset = partition.nextOffset;
+        }
+        expect(offset).toBe(end);
+        expect(records).toEqual(expectedLatest());
+        expect(answersWithoutRecords).toBeGreaterThan(0);
+        // From inside the first run of removed records: no record, but an offset past the run.
+        const inside = await fetchOne(1);
+        expect(inside.records).toEqual([]);
+        expect(inside.nextOffset).toBeGreaterThan(1);
+        expect(inside.nextOffset).toBeLessThanOrEqual(expectedLatest()[0]!.offset);
+        // At the high watermark: nothing, and the same offset again.
+        const atEnd = await fetchOne(end);
+        expect([atEnd.records.length, atEnd.nextOffset]).toEqual([0, end]);
+      } finally {
+        clients.close();
+      }
+    }
+  });
+
   it('refuses a keyless record with INVALID_RECORD and appends nothing, in both produce modes', async () => {
     const before = await highWatermark();
     // Any node: one that does not lead forwards to the leader.

@@ -401,6 +401,36 @@ describe('fetch, subscribe and offsets', () => {
     });
   });
 
+  it('answers next_offset just past the last batch returned, or the requested offset when none', async () => {
+    // Topic f holds the batches [0, 2] and [3]; max_bytes 1 returns one batch per answer.
+    const one = (offset: number, format: 'RECORDS' | 'BATCHES') =>
+      call<FetchResponse>(c.broker, 'Fetch', {
+        partitions: [{ topic: 'f', partition: 0, offset, maxBytes: 1 }],
+        format,
+      }).then((res) => res.partitions[0]!);
+    for (const format of ['RECORDS', 'BATCHES'] as const) {
+      expect((await one(0, format)).nextOffset, format).toBe(3);
+      expect((await one(1, format)).nextOffset, format).toBe(3);
+      expect((await one(3, format)).nextOffset, format).toBe(4);
+      // At the high watermark nothing is returned; past it, an error. Either way: stay.
+      expect(await one(4, format)).toMatchObject({ errorCode: 'NONE', nextOffset: 4 });
+      expect(await one(5, format)).toMatchObject({
+        errorCode: 'OFFSET_OUT_OF_RANGE',
+        nextOffset: 5,
+      });
+    }
+    // Following next_offset from 0 reads every record once, in order.
+    const offsets: number[] = [];
+    // Bounded: every answer below the high watermark moves on by a batch.
+    for (let offset = 0; offset < 4;) {
+      const p = await one(offset, 'RECORDS');
+      expect(p.nextOffset).toBeGreaterThan(offset);
+      offsets.push(...p.records.map((r) => r.offset));
+      offset = p.nextOffset;
+    }
+    expect(offsets).toEqual([0, 1, 2, 3]);
+  });
+
   it('long-polls until a record arrives', async () => {
     await createTopic('f-poll', 1);
     const pending = fetchAll('f-poll', 0, 0, { maxWaitMs: 10_000, minBytes: 1 });
