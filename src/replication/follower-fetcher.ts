@@ -14,6 +14,13 @@
  *
  * The loop is strictly sequential per fetcher: one request in flight, appends and truncations
  * awaited before the next, so a partition's log never sees a truncation beside an append.
+ *
+ * Every answer also carries the leader's log start, which DeleteRecords (and retention) moved
+ * there; the follower moves its own up to it, never past its own high watermark (Kafka's
+ * maybeIncrementLogStartOffset on the follower), so records deleted on the leader stay deleted
+ * when this replica leads. That deleteBefore runs beside the loop, at most one per partition:
+ * removing many batches must not hold up fetching, and it touches only the head of the log,
+ * which appends never do. The log runs it and any truncation one after the other.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokerError } from '../errors/index.js';
@@ -63,6 +70,8 @@ interface FollowedPartition {
   state: 'truncating' | 'fetching' | 'waiting';
   /** While waiting: retry after this time (Date.now ms). */
   retryAtMs: number;
+  /** The deleteBefore moving our log start up to the leader's, while one runs; else null. */
+  logStartAdvance: Promise<void> | null;
 }
 
 const BACKOFF_MS_MIN = 50;
@@ -103,6 +112,7 @@ export class FollowerFetcher {
       leaderEpoch,
       state: 'truncating',
       retryAtMs: 0,
+      logStartAdvance: null,
     });
     this.loop ??= this.run();
     this.wakeLoop?.();
@@ -110,7 +120,9 @@ export class FollowerFetcher {
 
   /**
    * Stops following a partition. Resolves once no request of this fetcher can touch its log
-   * any more (the request in flight, if any, has been handled).
+   * any more (the request in flight, if any, has been handled). A log start advance already
+   * under way may end later: it is a deleteBefore at or below the log's high watermark, which
+   * is valid whatever role the replica takes next, and the log orders it before any truncation.
    */
   async remove(topicId: string, partition: number): Promise<void> {
     this.partitions.delete(`${topicId}/${partition}`);
@@ -277,7 +289,47 @@ export class FollowerFetcher {
       }
       const hw = Math.min(result.highWatermark, p.log.durableEndOffset);
       if (hw >= p.log.logStartOffset && hw !== p.log.highWatermark) p.log.setHighWatermark(hw);
+      this.maybeAdvanceLogStart(p, result.logStartOffset);
     }
+  }
+
+  /**
+   * Moves our log start up to the leader's, bounded by our high watermark: DeleteRecords cannot
+   * be derived from our own log, and without this a replica that becomes leader would serve the
+   * deleted records again and move the earliest offset back. Through deleteBefore, the log's
+   * crash-safe maintenance path, in the background and one at a time per partition: while one
+   * runs, later answers are skipped, and the next answer after it ends carries the leader's log
+   * start again.
+   */
+  private maybeAdvanceLogStart(p: FollowedPartition, leaderStartOffset: number): void {
+    if (p.logStartAdvance !== null) return;
+    const log = p.log;
+    // Only what is committed here may go; deleteBefore checks the HW again when it runs.
+    const target = Math.min(leaderStartOffset, log.highWatermark);
+    if (target <= log.logStartOffset) return;
+    p.logStartAdvance = log
+      .deleteBefore(target)
+      .then(
+        (startOffset) => {
+          this.options.logger.debug(
+            { partition: log.name, logStartOffset: startOffset, leaderId: this.options.leaderId },
+            "moved the log start up to the leader's",
+          );
+        },
+        (error: unknown) => {
+          // A BrokerError means the log moved under us (its HW went back, it was deleted, or a
+          // storage fault the fatal handler already has): a later answer tries again. Anything
+          // else is a bug and stays a rejection nobody handles, which ends the process.
+          if (!(error instanceof BrokerError)) throw error;
+          this.options.logger.debug(
+            { partition: log.name, target, errorCode: error.code, message: error.message },
+            "could not move the log start up to the leader's; retrying on a later answer",
+          );
+        },
+      )
+      .finally(() => {
+        p.logStartAdvance = null;
+      });
   }
 
   /**
