@@ -418,31 +418,47 @@ export class CoordinatorShard {
   private armTimers(entry: GroupEntry, member: GroupMember): void {
     const { memberId } = member;
     clearTimeout(entry.sessionTimers.get(memberId));
-    entry.sessionTimers.set(
-      memberId,
-      unref(
-        setTimeout(() => this.evict(entry.groupId, memberId, 'session'), member.sessionTimeoutMs),
-      ),
-    );
+    this.armTimer(entry, memberId, 'session', member.sessionTimeoutMs);
     if (member.state !== 'unrevoked_partitions') {
       clearTimeout(entry.revocationTimers.get(memberId));
       entry.revocationTimers.delete(memberId);
     } else if (!entry.revocationTimers.has(memberId)) {
-      entry.revocationTimers.set(
-        memberId,
-        unref(
-          setTimeout(
-            () => this.evict(entry.groupId, memberId, 'revocation'),
-            member.rebalanceTimeoutMs,
-          ),
-        ),
-      );
+      this.armTimer(entry, memberId, 'revocation', member.rebalanceTimeoutMs);
     }
   }
 
-  private evict(groupId: string, memberId: string, why: 'session' | 'revocation'): void {
+  /**
+   * Arms one timer. The timer object is its own token: the removal it queues goes ahead only if
+   * that timer is still the member's current one when the removal's turn in the group's lane
+   * comes. A heartbeat queued before it re-arms the session timer, so a member whose session was
+   * renewed meanwhile (typical when this node resumes from a pause and every timer fires at once
+   * while the members' heartbeats wait in the socket) is not removed right after its answer.
+   */
+  private armTimer(
+    entry: GroupEntry,
+    memberId: string,
+    why: 'session' | 'revocation',
+    delayMs: number,
+  ): void {
+    const timers = why === 'session' ? entry.sessionTimers : entry.revocationTimers;
+    const timer: NodeJS.Timeout = setTimeout(
+      () => this.evict(entry.groupId, memberId, why, timer),
+      delayMs,
+    );
+    timer.unref();
+    timers.set(memberId, timer);
+  }
+
+  private evict(
+    groupId: string,
+    memberId: string,
+    why: 'session' | 'revocation',
+    token: NodeJS.Timeout,
+  ): void {
     if (this.status !== 'active') return;
     this.run(groupId, async (entry) => {
+      const timers = why === 'session' ? entry.sessionTimers : entry.revocationTimers;
+      if (timers.get(memberId) !== token) return;
       const member = entry.state?.members.get(memberId);
       if (entry.state === undefined || member === undefined) return;
       if (why === 'revocation' && member.state !== 'unrevoked_partitions') return;
@@ -460,11 +476,10 @@ export class CoordinatorShard {
         'could not remove an expired group member; retrying',
       );
       const entry = this.groups.get(groupId);
-      if (entry !== undefined && this.status === 'active') {
-        entry.sessionTimers.set(
-          memberId,
-          unref(setTimeout(() => this.evict(groupId, memberId, why), 1_000)),
-        );
+      const timers = why === 'session' ? entry?.sessionTimers : entry?.revocationTimers;
+      // Retried only if nothing re-armed the timer meanwhile (a heartbeat did, say).
+      if (entry !== undefined && timers?.get(memberId) === token && this.status === 'active') {
+        this.armTimer(entry, memberId, why, 1_000);
       }
     });
   }
@@ -613,9 +628,4 @@ export function splitPartitionKey(key: string): [string, number] {
 
 function record(key: Buffer, value: Buffer | null, timestampMs: number): RecordInput {
   return { key, value, timestampMs, headers: [] };
-}
-
-function unref(timer: NodeJS.Timeout): NodeJS.Timeout {
-  timer.unref();
-  return timer;
 }
