@@ -4,6 +4,7 @@
  * InvalidArgumentError, which main() reports as a usage error (exit code 2).
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { Admin } from '../../client/index.js';
 import type { CliIo } from '../output.js';
 
 /** Where the CLI looks for a broker when neither --bootstrap nor BROOK_BOOTSTRAP is given. */
@@ -50,4 +51,24 @@ export function collectConfig(
 /** Collects a repeatable option into a list. */
 export function collectList(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** The --bootstrap option as commander parses it. */
+export interface BootstrapOptions {
+  bootstrap?: string;
+}
+
+/** Runs `body` with an Admin client and closes it afterwards. */
+export async function withAdmin<T>(
+  options: BootstrapOptions,
+  io: CliIo,
+  body: (admin: Admin, bootstrap: string) => Promise<T>,
+): Promise<T> {
+  const bootstrap = bootstrapOf(options, io);
+  const admin = new Admin({ bootstrap, retries: 2 });
+  try {
+    return await body(admin, bootstrap);
+  } finally {
+    await admin.close();
+  }
 }

@@ -7,7 +7,6 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
-  Admin,
   GROUP_STATES,
   type BrokerError,
   type GroupDescription,
@@ -25,11 +24,7 @@ import {
   write,
   type CliIo,
 } from '../output.js';
-import { addBootstrapOption, bootstrapOf, integerIn } from './common.js';
-
-interface BootstrapOptions {
-  bootstrap?: string;
-}
+import { addBootstrapOption, integerIn, withAdmin, type BootstrapOptions } from './common.js';
 
 /** The --to-* options of reset-offsets; exactly one must be given. */
 const RESET_TARGET_OPTIONS = [
@@ -39,21 +34,6 @@ const RESET_TARGET_OPTIONS = [
   'to-offset',
   'shift-by',
 ] as const;
-
-/** Runs `body` with an Admin client and closes it afterwards. */
-async function withAdmin<T>(
-  options: BootstrapOptions,
-  io: CliIo,
-  body: (admin: Admin, bootstrap: string) => Promise<T>,
-): Promise<T> {
-  const bootstrap = bootstrapOf(options, io);
-  const admin = new Admin({ bootstrap, retries: 2 });
-  try {
-    return await body(admin, bootstrap);
-  } finally {
-    await admin.close();
-  }
-}
 
 /** Prints one `brook: ` line per failure; throws ExitError(1) when there was any. */
 async function reportFailures(io: CliIo, lines: readonly string[]): Promise<void> {

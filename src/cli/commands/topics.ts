@@ -3,7 +3,8 @@
  * client. Per-topic failures are printed one line each on stderr and make the exit code 1.
  */
 import type { Command } from 'commander';
-import { Admin, BrokerError, type TopicDescription } from '../../client/index.js';
+import type { Admin } from '../../client/index.js';
+import { BrokerError, type TopicDescription } from '../../client/index.js';
 import {
   ExitError,
   UsageError,
@@ -15,30 +16,12 @@ import {
 } from '../output.js';
 import {
   addBootstrapOption,
-  bootstrapOf,
   collectConfig,
   collectList,
   integerIn,
+  withAdmin,
+  type BootstrapOptions,
 } from './common.js';
-
-interface BootstrapOptions {
-  bootstrap?: string;
-}
-
-/** Runs `body` with an Admin client and closes it afterwards. */
-async function withAdmin<T>(
-  options: BootstrapOptions,
-  io: CliIo,
-  body: (admin: Admin, bootstrap: string) => Promise<T>,
-): Promise<T> {
-  const bootstrap = bootstrapOf(options, io);
-  const admin = new Admin({ bootstrap, retries: 2 });
-  try {
-    return await body(admin, bootstrap);
-  } finally {
-    await admin.close();
-  }
-}
 
 /** Reports per-item errors, one line each; throws ExitError(1) when there was any. */
 function reportItemErrors(
