@@ -21,6 +21,8 @@ export interface VotersOptions {
   readonly brookBin: string;
   readonly fsync: FsyncPolicy;
   readonly count: number;
+  /** More `brook server` flags for every node (e.g. the group protocol's, bench group). */
+  readonly extraArgs?: readonly string[];
 }
 
 /**
@@ -39,7 +41,7 @@ export async function startVoters(options: VotersOptions): Promise<BrokerProcess
         fsync: options.fsync,
         nodeId: i + 1,
         port,
-        extraArgs: ['--voters', voters, '--cluster-id', clusterId],
+        extraArgs: ['--voters', voters, '--cluster-id', clusterId, ...(options.extraArgs ?? [])],
       }),
     ),
   );

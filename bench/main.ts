@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- produce|consume [options]`: Brook end to end, beside its raw limits.
- * (`npm run bench -- raft [options]` measures the Raft quorum instead: see raft-bench.ts.)
+ * (`npm run bench -- raft [options]` measures the Raft quorum instead: see raft-bench.ts;
+ * `npm run bench -- group [options]` consumer groups on a cluster: see group-bench.ts.)
  *
  * The run:
  *   0. raw LevelDB in a child process (raw-limits.ts): the same batches written, for consume
@@ -29,6 +30,8 @@
  */
 import { BrokerProcess, disposeLiveBrokers, killLiveBrokers } from './broker-process.js';
 import { runCluster, type ClusterPhases } from './cluster-bench.js';
+import { runGroupBench } from './group-bench.js';
+import { killGroupMembers } from './group-members.js';
 import { OTHER_CORES_NOTICEABLE, RAW_TIME_MIN_MS, withWatchdog } from './run-bounds.js';
 import {
   dirSize,
@@ -129,6 +132,11 @@ async function main(): Promise<void> {
   // The Raft workload has its own options and run (raft-bench.ts): a cluster, not one broker.
   if (argv[0] === 'raft') {
     await runRaftBench(argv.slice(1));
+    return;
+  }
+  // So does the consumer-group workload (group-bench.ts): a cluster and consumer processes.
+  if (argv[0] === 'group') {
+    await runGroupBench(argv.slice(1));
     return;
   }
   const options = parseOptions(argv);
@@ -449,6 +457,7 @@ function installExitHandlers(): void {
     if (isStopping) return;
     isStopping = true;
     process.stderr.write(`\nbench: ${signal}; stopping the broker and removing temp dirs\n`);
+    killGroupMembers();
     killRawChildren();
     killRawGrpcChildren();
     killRawLoopbackChildren();
@@ -460,6 +469,7 @@ function installExitHandlers(): void {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   process.on('exit', () => {
+    killGroupMembers();
     killRawChildren();
     killRawGrpcChildren();
     killRawLoopbackChildren();
@@ -471,6 +481,7 @@ main().catch(async (error: unknown) => {
   process.stderr.write(
     `bench: ${error instanceof Error ? (error.stack ?? error.message) : error}\n`,
   );
+  killGroupMembers();
   killRawChildren();
   killRawGrpcChildren();
   killRawLoopbackChildren();

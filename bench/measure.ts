@@ -194,6 +194,24 @@ export async function readCpuSeconds(pid: number | 'self'): Promise<number | nul
 }
 
 /**
+ * CPU time (user + system) of the process's children that have exited and been waited for, in
+ * seconds (cutime + cstime of /proc/<pid>/stat). Null where it cannot be read.
+ */
+export async function readChildrenCpuSeconds(pid: number | 'self'): Promise<number | null> {
+  let text: string;
+  try {
+    text = await readFile(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  const userTicks = Number(fields[13]);
+  const systemTicks = Number(fields[14]);
+  if (!Number.isFinite(userTicks) || !Number.isFinite(systemTicks)) return null;
+  return (userTicks + systemTicks) / CLOCK_TICKS_PER_SECOND;
+}
+
+/**
  * CPU time all cores spent busy (everything but idle and iowait) since boot, in seconds, from
  * the first line of /proc/stat. Null where it cannot be read.
  */
@@ -296,4 +314,79 @@ export async function waitForWritesToSettle(
     if (performance.now() - quietSinceMs >= WRITES_QUIET_MS) break;
   }
   return { io: last, seconds: (performance.now() - startMs) / 1_000 };
+}
+
+/** CPU seconds over a phase per named set of processes, of the bench itself, and of the rest. */
+export interface CpuByProcesses {
+  /** Per name, the sum over its processes; null when one of them could not be read. */
+  readonly seconds: Readonly<Record<string, number | null>>;
+  /** The benchmark process. */
+  readonly selfSeconds: number | null;
+  /**
+   * Children of the benchmark that exited and were waited for during the meter (e.g. consumer
+   * processes started and stopped within it); counted in none of the sets.
+   */
+  readonly exitedChildrenSeconds: number | null;
+  /** Everything else on the machine. */
+  readonly otherSeconds: number | null;
+  /** Wall time the meter ran. */
+  readonly wallSeconds: number;
+}
+
+/**
+ * Starts measuring CPU of named sets of processes (e.g. brokers and consumers); the returned
+ * function gives the use since then. A process that exits meanwhile makes its set unknown.
+ */
+export async function startCpuMeterOfSets(
+  sets: Readonly<Record<string, readonly number[]>>,
+): Promise<() => Promise<CpuByProcesses>> {
+  const read = async (): Promise<Record<string, number | null>> => {
+    const out: Record<string, number | null> = {};
+    for (const [name, pids] of Object.entries(sets)) {
+      let sum: number | null = 0;
+      for (const pid of pids) {
+        const seconds = await readCpuSeconds(pid);
+        sum = seconds === null || sum === null ? null : sum + seconds;
+      }
+      out[name] = sum;
+    }
+    return out;
+  };
+  const before = await read();
+  const selfBefore = await readCpuSeconds('self');
+  const childrenBefore = await readChildrenCpuSeconds('self');
+  const machineBefore = await readMachineBusySeconds();
+  const startMs = performance.now();
+  return async () => {
+    const after = await read();
+    const selfAfter = await readCpuSeconds('self');
+    const childrenAfter = await readChildrenCpuSeconds('self');
+    const machineAfter = await readMachineBusySeconds();
+    const wallSeconds = (performance.now() - startMs) / 1_000;
+    const seconds: Record<string, number | null> = {};
+    let known: number | null = 0;
+    for (const name of Object.keys(sets)) {
+      const b = before[name] ?? null;
+      const a = after[name] ?? null;
+      const used = a === null || b === null ? null : a - b;
+      seconds[name] = used;
+      known = used === null || known === null ? null : known + used;
+    }
+    const selfSeconds = selfBefore === null || selfAfter === null ? null : selfAfter - selfBefore;
+    const exitedChildrenSeconds =
+      childrenBefore === null || childrenAfter === null ? null : childrenAfter - childrenBefore;
+    const machine =
+      machineBefore === null || machineAfter === null ? null : machineAfter - machineBefore;
+    const ours =
+      known === null || selfSeconds === null || exitedChildrenSeconds === null
+        ? null
+        : known + selfSeconds + exitedChildrenSeconds;
+    return {
+      seconds,
+      selfSeconds,
+      exitedChildrenSeconds,
+      otherSeconds: machine === null || ours === null ? null : Math.max(0, machine - ours),
+      wallSeconds,
+    };
+  };
 }

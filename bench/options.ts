@@ -76,7 +76,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     )
     .argument(
       '<workload>',
-      'produce | consume (raft is the third workload, with options of its own: bench raft --help)',
+      'produce | consume (raft and group are workloads with options of their own: bench raft --help, bench group --help)',
       choice(['produce', 'consume'] as const),
     );
   addWorkloadOptions(program);
