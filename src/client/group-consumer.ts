@@ -91,8 +91,29 @@ const ERRORS_MAX = 16;
 /** Longest group id, as the broker checks it (Kafka's limit). */
 const GROUP_ID_LENGTH_MAX = 249;
 
+/**
+ * When a rebalance callback's partitions changed hands, in epoch ms on the clock
+ * `performance.timeOrigin + performance.now()` reads (this process's monotonic clock anchored at
+ * its start, with fractions of a ms: it agrees with the same reading in every process of the
+ * machine to within microseconds, and with Date.now() until the system clock is stepped).
+ */
+export interface RebalanceInfo {
+  /**
+   * onPartitionsAssigned: when the callback was called; the partitions' records are handed out
+   * only after it returns. onPartitionsRevoked and onPartitionsLost: when the partitions
+   * stopped being deliverable: no record of them was handed out at or after this moment. For a
+   * revocation that is when it began; for a loss, when it was applied (an UNKNOWN_MEMBER_ID or
+   * FENCED_MEMBER_EPOCH answer), or the session deadline if that came first, however much later
+   * the member noticed (a paused process) and the callback runs.
+   */
+  readonly atMs: number;
+}
+
 /** Called with the partitions concerned, sorted; the member waits for the returned promise. */
-export type RebalanceCallback = (partitions: TopicPartition[]) => void | Promise<void>;
+export type RebalanceCallback = (
+  partitions: TopicPartition[],
+  info: RebalanceInfo,
+) => void | Promise<void>;
 
 export interface GroupConsumerOptions extends Omit<ConsumerOptions, 'autoOffsetReset'> {
   /** The group: 1-249 characters, not blank. */
@@ -128,7 +149,8 @@ export interface GroupConsumerOptions extends Omit<ConsumerOptions, 'autoOffsetR
   readonly onPartitionsRevoked?: RebalanceCallback;
   /**
    * After the member lost partitions (fenced, removed, or silent for the session timeout): they
-   * may already belong to another member, so they cannot be committed.
+   * may already belong to another member, so they cannot be committed. `info.atMs` says when the
+   * loss took effect, which can be long before the callback runs (a process that was paused).
    */
   readonly onPartitionsLost?: RebalanceCallback;
   /** Failures of automatic commits (default: ignored; they are retried by the next one). */
@@ -626,10 +648,10 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
         case 'assign':
           return await this.assignPartitions(partitions);
         case 'revoke':
-          await this.revokePartitions(partitions);
+          await this.revokePartitions(partitions, this.ownershipEndMs());
           return [];
         case 'lost':
-          await this.runCallback(this.callbacks.lost, partitions);
+          await this.runCallback(this.callbacks.lost, partitions, this.ownershipEndMs());
           return [];
       }
     } catch (error: unknown) {
@@ -638,12 +660,21 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
     }
   }
 
+  /** When partitions that are not deliverable now stopped being so, for RebalanceInfo. */
+  private ownershipEndMs(): number {
+    return epochMs(this.membership.ownershipEndMs(performance.now()));
+  }
+
   /**
    * New partitions: committed offsets (OffsetFetch), else autoOffsetReset; then
    * onPartitionsAssigned for those still owned. They become deliverable once this returns.
    */
   private async assignPartitions(partitions: TopicPartition[]): Promise<TopicPartition[]> {
     const starts = await this.startOffsets(partitions);
+    // Past the session deadline (the process was paused, say) they are lost, not assigned: an
+    // assignment announced after the moment its loss dates from would overlap the next owner.
+    const nowMs = performance.now();
+    if (nowMs >= this.fenceAtMs) this.pump();
     const owned = partitions.filter((tp) => this.membership.isOwned(partitionKey(tp)));
     for (const tp of owned) {
       const start = starts.get(partitionKey(tp));
@@ -657,7 +688,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
       this.states.set(partitionKey(tp), state);
     }
     this.lastState = null;
-    if (owned.length > 0) await this.runCallback(this.callbacks.assigned, owned);
+    if (owned.length > 0) await this.runCallback(this.callbacks.assigned, owned, epochMs(nowMs));
     return owned;
   }
 
@@ -666,8 +697,8 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
    * processed records, and every commit queued before, so all of them take effect before the
    * coordinator hears that the partitions are gone.
    */
-  private async revokePartitions(partitions: TopicPartition[]): Promise<void> {
-    await this.runCallback(this.callbacks.revoked, partitions);
+  private async revokePartitions(partitions: TopicPartition[], atMs: number): Promise<void> {
+    await this.runCallback(this.callbacks.revoked, partitions, atMs);
     if (this.enableAutoCommit) {
       const keys = new Set(partitions.map(partitionKey));
       const offsets = this.offsetsToCommit(true).filter((o) => keys.has(partitionKey(o)));
@@ -687,10 +718,14 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
   private async runCallback(
     callback: RebalanceCallback | undefined,
     partitions: TopicPartition[],
+    atMs: number,
   ): Promise<void> {
     if (callback === undefined || partitions.length === 0) return;
     try {
-      await callback(partitions.map(({ topic, partition }) => ({ topic, partition })));
+      await callback(
+        partitions.map(({ topic, partition }) => ({ topic, partition })),
+        { atMs },
+      );
     } catch (error: unknown) {
       this.report(error);
     }
@@ -958,7 +993,7 @@ export class GroupConsumer implements AsyncIterable<ConsumerRecord> {
         continue;
       }
       if (code === 'UNKNOWN_MEMBER_ID' || code === 'FENCED_MEMBER_EPOCH') {
-        this.membership.onCommitFenced(identity.generation);
+        this.membership.onCommitFenced(identity.generation, performance.now());
         this.pump();
         throw new BrokerError(
           code,
@@ -1221,6 +1256,11 @@ function commitTopics(offsets: readonly CommitOffset[]): {
     out.set(o.topic, list);
   }
   return [...out].map(([topic, partitions]) => ({ topic, partitions }));
+}
+
+/** A performance.now() reading as epoch ms (RebalanceInfo's clock). */
+function epochMs(monotonicMs: number): number {
+  return performance.timeOrigin + monotonicMs;
 }
 
 /** A promise resolved after `ms`, whose timer does not keep the process alive. */

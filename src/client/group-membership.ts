@@ -29,6 +29,11 @@
  * Ownership ends at once (owned is cleared, nothing is deliverable, nothing can be committed),
  * then the lost task runs the callback, then the member joins again with epoch 0 and the same
  * member id. Answers to heartbeats sent before the loss are ignored (`generation`).
+ *
+ * When ownership ended (`ownershipEndMs`), for the callbacks: the driver hands out no record
+ * past the session deadline, so a loss noticed late (a paused process resuming) ended ownership
+ * at that deadline, not when it was noticed; a revocation, when its task starts, or earlier at
+ * the deadline or a pending loss.
  */
 
 /** A topic-partition. */
@@ -159,6 +164,8 @@ export class GroupMembership {
   private target: ReadonlySet<string> | null = null;
   private current: MembershipTask | null = null;
   private lostPending = false;
+  /** While lostPending: when ownership ended (the loss, or the session deadline before it). */
+  private lostAtMs = 0;
   private inflight: InFlight | null = null;
   private seq = 0;
   /** When the heartbeat behind the latest successful answer was sent; null: none this generation. */
@@ -367,11 +374,11 @@ export class GroupMembership {
     if (code === 'NONE') {
       this.onAccepted(sent, answer, nowMs);
     } else if (FENCING_CODES.has(code)) {
-      this.declareLost();
+      this.declareLost(nowMs);
     } else if (answer.retriable) {
       this.backOff(nowMs);
     } else {
-      this.fail(answer.error);
+      this.fail(answer.error, nowMs);
     }
     this.changed();
   }
@@ -386,7 +393,7 @@ export class GroupMembership {
     } else if (failure.retriable) {
       this.backOff(nowMs);
     } else {
-      this.fail(failure.error);
+      this.fail(failure.error, nowMs);
     }
     this.changed();
   }
@@ -398,17 +405,35 @@ export class GroupMembership {
   tick(nowMs: number): boolean {
     const deadlineMs = this.sessionDeadlineMs();
     if (deadlineMs === null || nowMs < deadlineMs) return false;
-    this.declareLost();
+    this.declareLost(nowMs);
     this.changed();
     return true;
   }
 
-  /** A commit of `generation` was refused with UNKNOWN_MEMBER_ID or FENCED_MEMBER_EPOCH. */
-  onCommitFenced(generation: number): void {
+  /**
+   * A commit of `generation` was refused at `nowMs` with UNKNOWN_MEMBER_ID or
+   * FENCED_MEMBER_EPOCH.
+   */
+  onCommitFenced(generation: number, nowMs: number): void {
     if (generation !== this.generationNow || this.lostPending) return;
     if (this.phaseNow !== 'member' && this.phaseNow !== 'leaving') return;
-    this.declareLost();
+    this.declareLost(nowMs);
     this.changed();
+  }
+
+  /**
+   * For partitions that stop being deliverable by `nowMs` (the revoke or lost task the driver
+   * starts now): the latest moment they were still deliverable. That is `nowMs`, or earlier the
+   * pending loss (`lost` tasks always get this) or the session deadline, past which the driver
+   * hands out nothing: a paused member that resumes past its deadline lost its partitions then,
+   * whenever it notices. Never after `nowMs`.
+   */
+  ownershipEndMs(nowMs: number): number {
+    let endMs = nowMs;
+    if (this.lostPending) endMs = Math.min(endMs, this.lostAtMs);
+    const deadlineMs = this.sessionDeadlineMs();
+    if (deadlineMs !== null) endMs = Math.min(endMs, deadlineMs);
+    return endMs;
   }
 
   /** Asks for a heartbeat at once (e.g. to learn a new epoch after STALE_MEMBER_EPOCH). */
@@ -544,7 +569,9 @@ export class GroupMembership {
     if (this.phaseNow === 'leaving' && this.isReadyToLeave()) this.isHeartbeatNow = true;
   }
 
-  private declareLost(): void {
+  /** Ownership ends at `nowMs`, or at the session deadline when that came first. */
+  private declareLost(nowMs: number): void {
+    this.lostAtMs = this.ownershipEndMs(nowMs);
     this.generationNow++;
     this.epoch = 0;
     this.owned.clear();
@@ -569,9 +596,9 @@ export class GroupMembership {
   }
 
   /** A fatal error: what is owned is lost (its callback still runs); no more heartbeats. */
-  private fail(error: unknown): void {
+  private fail(error: unknown, nowMs: number): void {
     this.failure = error;
-    this.declareLost();
+    this.declareLost(nowMs);
     this.phaseNow = 'failed';
   }
 

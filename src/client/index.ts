@@ -44,7 +44,7 @@ export type {
   TopicPartition,
 } from './consumer.js';
 export { GroupConsumer } from './group-consumer.js';
-export type { GroupConsumerOptions, RebalanceCallback } from './group-consumer.js';
+export type { GroupConsumerOptions, RebalanceCallback, RebalanceInfo } from './group-consumer.js';
 export type { CommitOffset } from './commit-queue.js';
 export type { MemberPhase } from './group-membership.js';
 export { Admin } from './admin.js';

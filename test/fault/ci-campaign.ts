@@ -1,13 +1,17 @@
 /**
- * `npm run fault:ci`: the short campaign CI runs (`.ci/run`): against a 3-node cluster, one run
- * per nemesis, each of which must pass the checker, then the negative control, which must be
- * caught losing writes. Runs one after another (they share the 2 cores); seeds are random and
- * printed, so a failure can be replayed with `npm run fault -- ... --seed S`. Exit status 1 when
- * any run fails, 2 when the harness itself failed.
+ * `npm run fault:ci`: the short campaign CI runs (`.ci/run`): against a 3-node cluster, one
+ * queue run per nemesis, each of which must pass the checker, then the queue's negative
+ * control, which must be caught losing writes; then one consumer group run (kill, pause and
+ * partition, plus member chaos), which must pass, and the group's negative control (members
+ * committing before processing, killed again and again), which must be caught leaving
+ * acknowledged records undelivered. Runs one after another (they share the 2 cores); seeds are
+ * random and printed, so a failure can be replayed with `npm run fault -- ... --seed S`. Exit
+ * status 1 when any run fails, 2 when the harness itself failed.
  */
 import { FAULT_KINDS, type FaultKind } from './nemesis/faults.js';
-import { replayCommand, runFaultTest, type RunOptions } from './run.js';
+import { replayCommand, runFaultTest, type GroupsRunOptions, type RunOptions } from './run.js';
 import { isNegativeControlCaught } from './verdict.js';
+import { CHAOS_KINDS } from './workload/member-chaos.js';
 
 const NODES = 3;
 /** Seconds of faults per nemesis: a few faults each, within CI's time budget. */
@@ -16,9 +20,18 @@ const TIME_S = 45;
 interface Planned {
   readonly name: string;
   readonly options: Omit<RunOptions, 'seed' | 'print' | 'outDir'>;
-  /** The negative control passes when the checker finds lost or inconsistent writes. */
+  /** A negative control passes when the checker finds the workload's loss anomalies. */
   readonly expectLoss: boolean;
 }
+
+/** The consumer group of the groups runs (unused by the queue runs). */
+const GROUP: GroupsRunOptions = {
+  members: 4,
+  sessionTimeoutMs: 5_000,
+  memberChaos: [...CHAOS_KINDS],
+  chaosQuietS: [3, 6],
+  memberCommit: 'after',
+};
 
 function plan(): Planned[] {
   const safe = (kind: FaultKind): Planned => ({
@@ -31,6 +44,8 @@ function plan(): Planned[] {
       quietS: [3, 6],
       faultS: [5, 10],
       recoveryS: 10,
+      workload: 'queue',
+      groups: GROUP,
       queue: {
         partitions: 4,
         replicationFactor: 3,
@@ -43,6 +58,16 @@ function plan(): Planned[] {
       },
     },
   });
+  const groups: Planned = {
+    name: 'groups (kill, pause, partition; members crash, pause, leave)',
+    expectLoss: false,
+    options: {
+      ...safe('kill').options,
+      nemesis: ['kill', 'pause', 'partition'],
+      workload: 'groups',
+      queue: { ...safe('kill').options.queue, partitions: 6 },
+    },
+  };
   return [
     ...FAULT_KINDS.map(safe),
     {
@@ -59,6 +84,15 @@ function plan(): Planned[] {
           minInsyncReplicas: 1,
           uncleanLeaderElection: true,
         },
+      },
+    },
+    groups,
+    {
+      name: 'groups negative control (members commit before processing, crash after crash)',
+      expectLoss: true,
+      options: {
+        ...groups.options,
+        groups: { ...GROUP, memberChaos: ['crash'], chaosQuietS: [1, 3], memberCommit: 'before' },
       },
     },
   ];
@@ -78,7 +112,7 @@ async function main(): Promise<number> {
       print: (line) => print(`[${planned.name}] ${line}`),
     });
     const passed = planned.expectLoss
-      ? isNegativeControlCaught(outcome.check)
+      ? isNegativeControlCaught(outcome.check, outcome.lossAnomalies)
       : outcome.check.valid;
     if (!passed) failed++;
     const replay = replayCommand({ ...planned.options, seed });

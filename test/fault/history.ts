@@ -86,21 +86,63 @@ export interface ConsumeValue {
 
 /**
  * committed: the observer's read of the group's committed offsets (OffsetFetch), ok with
- * [partition, offset] pairs (-1: none yet), in the order the reads completed.
+ * [partition, offset] pairs (-1: none yet), in the order the reads completed; info with error
+ * (and no offsets) when a read failed. The final reads (process "final") come after the
+ * observer's.
  */
 export interface CommittedValue {
   readonly offsets: ReadonlyArray<readonly [number, number]>;
+  readonly error?: string;
 }
 
-/** member-crash: the harness SIGKILLed a member process at `atMs` (epoch ms); one info op. */
+/**
+ * member-crash: a member process died at `atMs` (epoch ms), one info op, recorded once its
+ * output is drained (no op of it follows): SIGKILLed by the harness, or, with `reason`, it exited
+ * by itself.
+ */
 export interface MemberCrashValue {
   readonly atMs: number;
+  readonly reason?: string;
+}
+
+/**
+ * What the harness did to a member, one info op each, by the member's process, at `atMs`:
+ * member-start (a new process), member-pause (SIGSTOP), member-resume (SIGCONT), member-leave
+ * (asked to close its consumer, leaving the group), member-join (asked to join again).
+ */
+export interface MemberActionValue {
+  readonly atMs: number;
+}
+
+/**
+ * commit: a member's commit of everything it had processed, one op when it completed: ok, or
+ * fail/info with error (info when its outcome is unknown: a timeout).
+ */
+export interface CommitValue {
+  readonly offsets: ReadonlyArray<readonly [number, number]>;
+  readonly error?: string;
+}
+
+/** member-error: an error a member's consumer reported (it reads on); one info op. */
+export interface MemberErrorValue {
+  readonly error: string;
 }
 
 export type OwnershipOp = Op<'assigned' | 'revoked' | 'lost', OwnershipValue>;
 export type ConsumeOp = Op<'consume', ConsumeValue>;
 export type CommittedOp = Op<'committed', CommittedValue>;
 export type MemberCrashOp = Op<'member-crash', MemberCrashValue>;
+export const MEMBER_ACTIONS = [
+  'member-start',
+  'member-pause',
+  'member-resume',
+  'member-leave',
+  'member-join',
+] as const;
+export type MemberAction = (typeof MEMBER_ACTIONS)[number];
+export type MemberActionOp = Op<MemberAction, MemberActionValue>;
+export type CommitOp = Op<'commit', CommitValue>;
+export type MemberErrorOp = Op<'member-error', MemberErrorValue>;
 
 /** Nemesis entries are `info`, f = the fault ("kill", "pause", "partition", ...). */
 export interface NemesisValue {

@@ -1,23 +1,32 @@
 /**
  * `npm run fault -- --nodes 5 --time 300 --nemesis kill,pause,partition --seed S`: one fault
- * run (run.ts) against a real cluster in network namespaces (root only). Exit status: 0 when the
- * checker finds the history valid (with --expect-invalid: when it finds lost or inconsistent
- * writes), 1 when it does not, 2 on a usage error or when the harness itself failed.
+ * run (run.ts) against a real cluster in network namespaces (root only), with the queue workload
+ * or (`--workload groups`) the consumer group one. Exit status: 0 when the checker finds the
+ * history valid (with --expect-invalid: when it finds the anomalies the workload's negative
+ * control must show), 1 when it does not, 2 on a usage error or when the harness itself failed.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { integerIn } from '../../src/cli/commands/common.js';
 import { requireRoot } from './net/index.js';
 import { FAULT_KINDS, type FaultKind } from './nemesis/faults.js';
 import type { SecondsRange } from './nemesis/schedule.js';
-import { replayCommand, runFaultTest, type RunOptions } from './run.js';
+import {
+  replayCommand,
+  runFaultTest,
+  WORKLOADS,
+  type RunOptions,
+  type WorkloadName,
+} from './run.js';
 import { isNegativeControlCaught } from './verdict.js';
+import { CHAOS_KINDS, parseChaosKinds, type ChaosKind } from './workload/member-chaos.js';
 
 interface CliOptions {
+  workload: WorkloadName;
   nodes: number;
   time: number;
   nemesis: FaultKind[];
   seed?: number;
-  partitions: number;
+  partitions?: number;
   producers: number;
   readers: number;
   acks: 'all' | 'leader';
@@ -28,8 +37,24 @@ interface CliOptions {
   fault: SecondsRange;
   recovery: number;
   sendIntervalMs: number;
+  members: number;
+  sessionTimeoutMs: number;
+  memberChaos: ChaosKind[];
+  memberChaosQuiet: SecondsRange;
+  memberCommit: 'after' | 'before';
   out: string;
   expectInvalid: boolean;
+}
+
+/** Partitions of the topic when --partitions is not given. */
+const DEFAULT_PARTITIONS: Readonly<Record<WorkloadName, number>> = { queue: 4, groups: 6 };
+
+function chaosKinds(text: string): ChaosKind[] {
+  try {
+    return parseChaosKinds(text);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 function kinds(text: string): FaultKind[] {
@@ -60,6 +85,14 @@ async function main(): Promise<number> {
         'producers and readers recording every operation, a nemesis injecting faults, then a ' +
         'final read and a checker over the history. Needs root. Writes a report folder.',
     )
+    .addOption(
+      new Option(
+        '--workload <name>',
+        'queue: producers and readers; groups: producers and the members of a consumer group',
+      )
+        .choices(WORKLOADS)
+        .default('queue'),
+    )
     .option('--nodes <n>', 'cluster nodes, all Raft voters', integerIn(1, 9), 3)
     .option('--time <s>', 'seconds of clients and faults', integerIn(1, 86_400), 60)
     .option('--nemesis <kinds>', `faults, comma-separated: ${FAULT_KINDS.join(', ')}`, kinds, [
@@ -72,7 +105,11 @@ async function main(): Promise<number> {
       'seed of every random choice (default: random, printed)',
       integerIn(0, 2 ** 31 - 1),
     )
-    .option('--partitions <n>', 'partitions of the topic', integerIn(1, 64), 4)
+    .option(
+      '--partitions <n>',
+      'partitions of the topic (default: 4 for queue, 6 for groups)',
+      integerIn(1, 64),
+    )
     .option('--producers <n>', 'concurrent producers', integerIn(0, 64), 4)
     .option('--readers <n>', 'concurrent readers', integerIn(0, 64), 2)
     .addOption(
@@ -103,10 +140,39 @@ async function main(): Promise<number> {
       integerIn(0, 10_000),
       2,
     )
+    .option('--members <n>', 'groups: members of the consumer group', integerIn(1, 32), 4)
+    .option(
+      '--session-timeout-ms <ms>',
+      "groups: the members' session timeout",
+      integerIn(1_000, 60_000),
+      5_000,
+    )
+    .option(
+      '--member-chaos <kinds>',
+      `groups: client chaos, comma-separated: ${CHAOS_KINDS.join(', ')}, or none`,
+      chaosKinds,
+      [...CHAOS_KINDS] as ChaosKind[],
+    )
+    .option(
+      '--member-chaos-quiet <s>',
+      'groups: seconds without client chaos before each action, N or MIN-MAX',
+      secondsRange,
+      [3, 8] as SecondsRange,
+    )
+    .addOption(
+      new Option(
+        '--member-commit <when>',
+        'groups: members commit after processing (at-least-once) or before ' +
+          '(at-most-once: a negative control)',
+      )
+        .choices(['after', 'before'])
+        .default('after'),
+    )
     .option('--out <dir>', 'parent of the run folder', 'fault-runs')
     .option(
       '--expect-invalid',
-      'negative control: succeed only if the checker reports lost or inconsistent writes',
+      'negative control: succeed only if the checker reports lost or inconsistent writes ' +
+        '(groups: undelivered records)',
       false,
     )
     .showHelpAfterError()
@@ -146,8 +212,9 @@ async function main(): Promise<number> {
     quietS: options.quiet,
     faultS: options.fault,
     recoveryS: options.recovery,
+    workload: options.workload,
     queue: {
-      partitions: options.partitions,
+      partitions: options.partitions ?? DEFAULT_PARTITIONS[options.workload],
       replicationFactor,
       minInsyncReplicas: options.minInsyncReplicas,
       acks: options.acks,
@@ -156,16 +223,24 @@ async function main(): Promise<number> {
       readers: options.readers,
       sendIntervalMs: options.sendIntervalMs,
     },
+    groups: {
+      members: options.members,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      memberChaos: options.memberChaos,
+      chaosQuietS: options.memberChaosQuiet,
+      memberCommit: options.memberCommit,
+    },
   };
   print(`seed ${seed}; replay: ${replayCommand(run)}`);
   const outcome = await runFaultTest({ ...run, outDir: options.out, print });
   print(`report: ${outcome.runDir}/report.html (${outcome.faults} faults injected)`);
   if (options.expectInvalid) {
-    const caught = isNegativeControlCaught(outcome.check);
+    const caught = isNegativeControlCaught(outcome.check, outcome.lossAnomalies);
+    const what = outcome.lossAnomalies.join(' or ');
     print(
       caught
-        ? 'negative control: the checker caught the lost or inconsistent writes, as it must'
-        : 'negative control FAILED: this configuration should lose writes, and the checker found none',
+        ? `negative control: the checker found ${what}, as it must`
+        : `negative control FAILED: this configuration should show ${what}, and the checker found none`,
     );
     return caught ? 0 : 1;
   }

@@ -17,8 +17,18 @@ import { FaultNetwork } from './net/index.js';
 import type { FaultKind, NemesisEnv } from './nemesis/faults.js';
 import { runNemesis, type SecondsRange } from './nemesis/schedule.js';
 import { writeReport } from './report/index.js';
+import { GroupsWorkload, type GroupsOptions } from './workload/groups.js';
 import { QueueWorkload, type QueueOptions } from './workload/queue.js';
-import type { WorkloadContext } from './workload/workload.js';
+import type { Workload, WorkloadContext } from './workload/workload.js';
+
+export const WORKLOADS = ['queue', 'groups'] as const;
+export type WorkloadName = (typeof WORKLOADS)[number];
+
+/** The groups workload's own settings; the topic and producers are RunOptions.queue's. */
+export type GroupsRunOptions = Pick<
+  GroupsOptions,
+  'members' | 'sessionTimeoutMs' | 'memberChaos' | 'chaosQuietS' | 'memberCommit'
+>;
 
 export interface RunOptions {
   readonly nodes: number;
@@ -29,7 +39,12 @@ export interface RunOptions {
   readonly faultS: SecondsRange;
   /** After healing, clients go on this long before they stop (recovery is measured too). */
   readonly recoveryS: number;
+  /** queue: producers and readers; groups: producers and the members of a consumer group. */
+  readonly workload: WorkloadName;
+  /** The topic and the producers (both workloads), and the readers (queue). */
   readonly queue: Omit<QueueOptions, 'topic'>;
+  /** The consumer group (groups only). */
+  readonly groups: GroupsRunOptions;
   /** Parent of the run folder. */
   readonly outDir: string;
   /** Prints progress lines (the harness log gets them too). */
@@ -40,9 +55,13 @@ export interface RunOutcome {
   readonly runDir: string;
   readonly check: CombinedResult;
   readonly faults: number;
+  /** The anomalies a negative control of the run's workload must show (verdict.ts). */
+  readonly lossAnomalies: readonly string[];
 }
 
-const TOPIC = 'fault-queue';
+const QUEUE_TOPIC = 'fault-queue';
+const GROUPS_TOPIC = 'fault-groups';
+const GROUP_ID = 'fault-group';
 /** Node settings: failover within seconds, so a minute's run sees several faults play out. */
 const SERVER_ARGS: readonly string[] = [
   '--raft-tick-ms',
@@ -86,6 +105,7 @@ export async function runFaultTest(options: RunOptions): Promise<RunOutcome> {
   log(`run folder ${runDir}`);
 
   const rng = new SeededRng(options.seed);
+  const workload = workloadOf(options);
   let cluster: FaultCluster | null = null;
   let history: HistoryRecorder | null = null;
   const network = await FaultNetwork.create({ nodes: options.nodes });
@@ -98,7 +118,7 @@ export async function runFaultTest(options: RunOptions): Promise<RunOutcome> {
       network,
       nodes: options.nodes,
       runDir,
-      serverArgs: SERVER_ARGS,
+      serverArgs: [...SERVER_ARGS, ...workload.serverArgs],
       clockSkew: options.nemesis.includes('clock'),
       log,
     });
@@ -106,15 +126,14 @@ export async function runFaultTest(options: RunOptions): Promise<RunOutcome> {
     log(`cluster of ${options.nodes} ready`);
 
     history = new HistoryRecorder(path.join(runDir, 'history.jsonl'));
-    const workload = new QueueWorkload({ ...options.queue, topic: TOPIC });
-    const context: WorkloadContext = { bootstrap: cluster.bootstrap, history, rng, log };
+    const context: WorkloadContext = { bootstrap: cluster.bootstrap, history, rng, runDir, log };
     await workload.setup(context);
-    await waitForFullIsr(cluster, TOPIC, Date.now() + SETTLE_TIMEOUT_MS);
+    await waitForFullIsr(cluster, workload.topic, Date.now() + SETTLE_TIMEOUT_MS);
 
     const stopClients = new AbortController();
     const stopNemesis = new AbortController();
     const clients = workload.run(context, stopClients.signal);
-    const env: NemesisEnv = { cluster, network, history, rng, topic: TOPIC, log };
+    const env: NemesisEnv = { cluster, network, history, rng, topic: workload.topic, log };
     const nemesis = runNemesis(
       env,
       { kinds: options.nemesis, quietS: options.quietS, faultS: options.faultS },
@@ -138,7 +157,11 @@ export async function runFaultTest(options: RunOptions): Promise<RunOutcome> {
     }
 
     log('waiting for every partition to have a leader and its full ISR');
-    const settled = await waitForFullIsr(cluster, TOPIC, Date.now() + SETTLE_TIMEOUT_MS).then(
+    const settled = await waitForFullIsr(
+      cluster,
+      workload.topic,
+      Date.now() + SETTLE_TIMEOUT_MS,
+    ).then(
       () => true,
       (error: unknown) => {
         log(`cluster did not settle: ${String(error)}; reading anyway`);
@@ -170,12 +193,27 @@ export async function runFaultTest(options: RunOptions): Promise<RunOutcome> {
       },
     });
     for (const line of summarize(check).split('\n')) log(line);
-    return { runDir, check, faults };
+    return { runDir, check, faults, lossAnomalies: workload.lossAnomalies };
   } finally {
+    await workload.close();
     await cluster?.stop();
     await network.destroy();
     process.off('exit', onExit);
     await writeFile(path.join(runDir, 'harness.log'), harnessLog.join('\n') + '\n');
+  }
+}
+
+function workloadOf(options: RunOptions): Workload {
+  switch (options.workload) {
+    case 'queue':
+      return new QueueWorkload({ ...options.queue, topic: QUEUE_TOPIC });
+    case 'groups':
+      return new GroupsWorkload({
+        ...options.queue,
+        ...options.groups,
+        topic: GROUPS_TOPIC,
+        groupId: GROUP_ID,
+      });
   }
 }
 
@@ -264,18 +302,22 @@ function nemesisLog(history: readonly Op[]): string {
 function progressLine(history: HistoryRecorder): string {
   let ok = 0;
   let failed = 0;
+  let consumed = 0;
   for (const op of history.history) {
+    if (op.f === 'consume') consumed++;
     if (op.f !== 'send') continue;
     if (op.type === 'ok') ok++;
     else if (op.type === 'fail' || op.type === 'info') failed++;
   }
-  return `${(history.nowMs() / 1000).toFixed(0)} s: ${ok} sends acknowledged, ${failed} failed or unknown`;
+  const consumes = consumed > 0 ? `, ${consumed} records consumed` : '';
+  return `${(history.nowMs() / 1000).toFixed(0)} s: ${ok} sends acknowledged, ${failed} failed or unknown${consumes}`;
 }
 
 /** The command that repeats a run's settings and seed (timing makes no run exactly repeatable). */
 export function replayCommand(options: Omit<RunOptions, 'print' | 'outDir'>): string {
   const q = options.queue;
   const flags = [
+    ...(options.workload === 'queue' ? [] : [`--workload ${options.workload}`]),
     `--nodes ${options.nodes}`,
     `--time ${options.timeS}`,
     `--nemesis ${options.nemesis.join(',')}`,
@@ -285,21 +327,43 @@ export function replayCommand(options: Omit<RunOptions, 'print' | 'outDir'>): st
     `--recovery ${options.recoveryS}`,
     `--partitions ${q.partitions}`,
     `--producers ${q.producers}`,
-    `--readers ${q.readers}`,
+    ...(options.workload === 'queue' ? [`--readers ${q.readers}`] : []),
     `--acks ${q.acks}`,
     `--replication-factor ${q.replicationFactor}`,
     `--min-insync-replicas ${q.minInsyncReplicas}`,
     ...(q.uncleanLeaderElection ? ['--unclean-leader-election'] : []),
     `--send-interval-ms ${q.sendIntervalMs}`,
+    ...(options.workload === 'groups' ? groupsFlags(options.groups) : []),
   ];
   return `npm run fault -- ${flags.join(' ')}`;
 }
 
+function groupsFlags(g: GroupsRunOptions): string[] {
+  return [
+    `--members ${g.members}`,
+    `--session-timeout-ms ${g.sessionTimeoutMs}`,
+    `--member-chaos ${g.memberChaos.length === 0 ? 'none' : g.memberChaos.join(',')}`,
+    `--member-chaos-quiet ${g.chaosQuietS.join('-')}`,
+    `--member-commit ${g.memberCommit}`,
+  ];
+}
+
 function settingsOf(options: RunOptions): Record<string, string | number | boolean> {
-  return {
-    ...options.queue,
+  const common = {
+    workload: options.workload,
     quietS: options.quietS.join('-'),
     faultS: options.faultS.join('-'),
     recoveryS: options.recoveryS,
+  };
+  if (options.workload === 'queue') return { ...options.queue, ...common };
+  const { readers: _readers, ...producers } = options.queue;
+  return {
+    ...producers,
+    ...common,
+    members: options.groups.members,
+    sessionTimeoutMs: options.groups.sessionTimeoutMs,
+    memberChaos: options.groups.memberChaos.join(',') || 'none',
+    memberChaosQuietS: options.groups.chaosQuietS.join('-'),
+    memberCommit: options.groups.memberCommit,
   };
 }

@@ -1,6 +1,7 @@
 // A consumer group member in its own process, for tests that kill it (SIGKILL) mid-work. It runs
 // the compiled SDK's GroupConsumer and prints one JSON line per event on stdout:
-//   {"event":"assigned"|"revoked"|"lost","partitions":[{"topic","partition"}...]}
+//   {"event":"assigned"|"revoked"|"lost","partitions":[{"topic","partition"}...],"atMs"}
+//                                          (atMs: the callback's RebalanceInfo.atMs)
 //   {"event":"record","topic","partition","offset","value"}    (then it commits, if asked)
 //   {"event":"committed","topic","partition","offset"}          (after a commit resolved)
 //   {"event":"commit-failed","message"}                          (and it reads on)
@@ -24,12 +25,12 @@ const consumer = new GroupConsumer({
   sessionTimeoutMs: options.sessionTimeoutMs ?? 3000,
   autoOffsetReset: options.autoOffsetReset ?? 'earliest',
   enableAutoCommit: false,
-  onPartitionsAssigned: (partitions) => print({ event: 'assigned', partitions }),
-  onPartitionsRevoked: async (partitions) => {
+  onPartitionsAssigned: (partitions, { atMs }) => print({ event: 'assigned', partitions, atMs }),
+  onPartitionsRevoked: async (partitions, { atMs }) => {
     await consumer.commit();
-    print({ event: 'revoked', partitions });
+    print({ event: 'revoked', partitions, atMs });
   },
-  onPartitionsLost: (partitions) => print({ event: 'lost', partitions }),
+  onPartitionsLost: (partitions, { atMs }) => print({ event: 'lost', partitions, atMs }),
 });
 
 process.once('SIGTERM', () => void consumer.close().then(() => process.exit(0)));

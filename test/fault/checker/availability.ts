@@ -3,8 +3,10 @@
  * refusing writes during a partition is correct behaviour, but a drop to zero outside faults or a
  * stall that outlives the faults is worth seeing.
  *
- * Stats, for f = send and poll, where "in-faults" means the completion time lies in a fault
- * window (fault-windows.ts) and "outside-faults" that it does not:
+ * Stats, for f = send and poll (the queue workload), and send, commit (a member's) and
+ * committed (the observer's reads of committed offsets) in the groups workload, each only when
+ * the history has some, where "in-faults" means the completion time lies in a fault window
+ * (fault-windows.ts) and "outside-faults" that it does not:
  * - `<f>-{ok,fail,info,completions}-{in,outside}-faults`: counts;
  * - `<f>-ok-fraction-{in,outside}-faults`: ok / completions, absent when there were none;
  * - `longest-send-stall-ms`, `longest-send-stall-start-ms`: the longest time with at least one
@@ -16,7 +18,7 @@ import type { Op } from '../history.js';
 import type { Checker, CheckOptions, CheckResult } from './checker.js';
 import { faultWindows, isInFault, type FaultWindow } from './fault-windows.js';
 
-const MEASURED = ['send', 'poll'] as const;
+const MEASURED = ['send', 'poll', 'commit', 'committed'] as const;
 type Measured = (typeof MEASURED)[number];
 const PLACES = ['in-faults', 'outside-faults'] as const;
 
@@ -32,7 +34,7 @@ export class AvailabilityChecker implements Checker {
     const stats: Record<string, number> = {};
     for (const f of MEASURED) {
       for (const place of PLACES) {
-        const completions = counts[`${f}-completions-${place}`]!;
+        const completions = counts[`${f}-completions-${place}`] ?? 0;
         if (completions > 0) {
           stats[`${f}-ok-fraction-${place}`] = counts[`${f}-ok-${place}`]! / completions;
         }
@@ -46,13 +48,19 @@ export class AvailabilityChecker implements Checker {
   }
 }
 
-/** Completions of each measured f by outcome and place, all keys present. */
+/**
+ * Completions of each measured f by outcome and place: every key of send, and of each other f
+ * the history has any op of (a workload without readers shows no poll figures).
+ */
 function countCompletions(
   history: readonly Op[],
   windows: readonly FaultWindow[],
 ): Record<string, number> {
+  const present = new Set<Measured>(['send']);
+  for (const op of history) if (isMeasured(op.f)) present.add(op.f);
   const counts: Record<string, number> = {};
   for (const f of MEASURED) {
+    if (!present.has(f)) continue;
     for (const place of PLACES) {
       for (const type of ['ok', 'fail', 'info', 'completions']) counts[`${f}-${type}-${place}`] = 0;
     }
@@ -67,7 +75,7 @@ function countCompletions(
 }
 
 function isMeasured(f: string): f is Measured {
-  return f === 'send' || f === 'poll';
+  return (MEASURED as readonly string[]).includes(f);
 }
 
 /**

@@ -6,20 +6,36 @@
  *
  * Anomalies (all errors except redelivered):
  * - overlapping-ownership: two members owned one partition at the same time, by their own
- *   reports (assigned ... revoked/lost/crash);
+ *   reports (assigned ... revoked/lost/crash); a stint that ends before it starts (a loss dated
+ *   before the assignment was announced) owned nothing;
  * - consumed-without-ownership: a member handed out a record of a partition it did not own then;
+ * - out-of-order: within one stint, a member handed out a partition's records other than one
+ *   offset after another (a skip, a repeat, going back): offsets are dense, and an owner reads
+ *   on from where it is, so only a new stint may start elsewhere;
  * - committed-offset-decreased: the observer saw a partition's committed offset go back;
- * - undelivered: an acked send that no member ever handed out;
+ * - undelivered: an acked send that no member ever handed out (`committedPast`: the group's
+ *   last observed committed offset is beyond it: it was committed without being processed);
  * - unexpected: a consumed value no send invoked;
  * - offset-mismatch: a value consumed at an offset other than its ack said;
  * - wrong-partition: a value consumed from a partition it was not sent to;
  * - redelivered (not an error): a value handed out more than once, as at-least-once allows after
- *   a crash or a rebalance.
+ *   a crash or a rebalance;
+ * - member-exited (not an error): a member process died by itself (not SIGKILLed by the
+ *   harness): no safety violation, but worth a look (the harness starts another).
  *
- * Stats: sends by outcome, records consumed, redeliveries, ownership changes, member crashes,
- * observed commit reads, and the partitions' final committed offsets.
+ * Stats: sends by outcome, records consumed, redeliveries, ownership changes, what the harness
+ * did to members (crashes, pauses, leaves), member errors, commits by outcome, observed commit
+ * reads, and the partitions' last observed committed offsets.
  */
-import type { CommittedOp, ConsumeOp, MemberCrashOp, Op, OwnershipOp, SendOp } from '../history.js';
+import {
+  MEMBER_ACTIONS,
+  type CommittedOp,
+  type ConsumeOp,
+  type MemberCrashOp,
+  type Op,
+  type OwnershipOp,
+  type SendOp,
+} from '../history.js';
 import { AnomalyLog } from './anomaly-log.js';
 import type { Checker, CheckResult } from './checker.js';
 import { InvokeTracker } from './invoke-tracker.js';
@@ -32,7 +48,9 @@ export const GroupAnomaly = {
   UNEXPECTED: 'unexpected',
   OFFSET_MISMATCH: 'offset-mismatch',
   WRONG_PARTITION: 'wrong-partition',
+  OUT_OF_ORDER: 'out-of-order',
   REDELIVERED: 'redelivered',
+  MEMBER_EXITED: 'member-exited',
 } as const;
 
 /** One stretch of a member owning a partition: [startMs, endMs), endMs Infinity while open. */
@@ -41,7 +59,18 @@ interface Stint {
   readonly startMs: number;
   endMs: number;
   readonly opIndex: number;
+  /** The last offset handed out in this stint, and its op; -1 before the first. */
+  lastOffset: number;
+  lastOpIndex: number;
 }
+
+const ACTION_STATS: Readonly<Record<string, string>> = {
+  'member-start': 'member-starts',
+  'member-pause': 'member-pauses',
+  'member-resume': 'member-resumes',
+  'member-leave': 'member-leaves',
+  'member-join': 'member-joins',
+};
 
 interface Send {
   readonly partition: number;
@@ -73,8 +102,12 @@ class GroupRun {
   private readonly counts = {
     ownershipChanges: 0,
     memberCrashes: 0,
+    memberErrors: 0,
     committedReads: 0,
+    commitsOk: 0,
+    commitsFailed: 0,
   };
+  private readonly actions = new Map<string, number>(MEMBER_ACTIONS.map((f) => [f, 0]));
 
   constructor(private readonly name: string) {}
 
@@ -89,7 +122,7 @@ class GroupRun {
         if (op.type === 'ok') this.ownership(op as OwnershipOp);
         return;
       case 'consume':
-        if (op.type === 'ok') this.consumes.push(op as ConsumeOp);
+        if (op.type === 'ok') this.consume(op as ConsumeOp);
         return;
       case 'member-crash':
         this.crash(op as MemberCrashOp);
@@ -97,8 +130,18 @@ class GroupRun {
       case 'committed':
         if (op.type === 'ok') this.observeCommitted(op as CommittedOp);
         return;
-      default:
+      case 'commit':
+        if (op.type === 'ok') this.counts.commitsOk++;
+        else this.counts.commitsFailed++;
         return;
+      case 'member-error':
+        this.counts.memberErrors++;
+        return;
+      default: {
+        const count = this.actions.get(op.f);
+        if (count !== undefined) this.actions.set(op.f, count + 1);
+        return;
+      }
     }
   }
 
@@ -109,6 +152,8 @@ class GroupRun {
     for (const [partition, c] of [...this.committed].sort(([a], [b]) => a - b)) {
       stats[`committed-p${partition}`] = c.offset;
     }
+    const actions: Record<string, number> = {};
+    for (const [f, count] of this.actions) actions[ACTION_STATS[f] ?? f] = count;
     return {
       checker: this.name,
       valid: !this.anomalies.hasErrors,
@@ -117,6 +162,10 @@ class GroupRun {
         ...stats,
         'ownership-changes': this.counts.ownershipChanges,
         'member-crashes': this.counts.memberCrashes,
+        ...actions,
+        'member-errors': this.counts.memberErrors,
+        'commits-ok': this.counts.commitsOk,
+        'commits-failed': this.counts.commitsFailed,
         'committed-reads': this.counts.committedReads,
       },
     };
@@ -151,7 +200,14 @@ class GroupRun {
       const current = mine.get(partition);
       if (op.f === 'assigned') {
         if (current !== undefined) continue;
-        const stint: Stint = { member, startMs: op.value.atMs, endMs: Infinity, opIndex: op.index };
+        const stint: Stint = {
+          member,
+          startMs: op.value.atMs,
+          endMs: Infinity,
+          opIndex: op.index,
+          lastOffset: -1,
+          lastOpIndex: -1,
+        };
         mine.set(partition, stint);
         let list = this.stints.get(partition);
         if (list === undefined) this.stints.set(partition, (list = []));
@@ -163,9 +219,38 @@ class GroupRun {
     }
   }
 
-  /** A killed member owns nothing from the moment it died. */
+  /**
+   * Within the stint the member has open, each record must follow the previous one. A consume
+   * with no open stint is judged by time alone (checkConsumes); so is every consume.
+   */
+  private consume(op: ConsumeOp): void {
+    this.consumes.push(op);
+    const stint = this.open.get(op.process)?.get(op.value.partition);
+    if (stint === undefined) return;
+    const { offset } = op.value;
+    if (stint.lastOffset >= 0 && offset !== stint.lastOffset + 1) {
+      this.anomalies.add(GroupAnomaly.OUT_OF_ORDER, true, {
+        member: op.process,
+        partition: op.value.partition,
+        after: stint.lastOffset,
+        offset,
+        ops: [stint.lastOpIndex, op.index],
+      });
+    }
+    stint.lastOffset = offset;
+    stint.lastOpIndex = op.index;
+  }
+
+  /** A dead member owns nothing from the moment it died. */
   private crash(op: MemberCrashOp): void {
     this.counts.memberCrashes++;
+    if (op.value.reason !== undefined) {
+      this.anomalies.add(GroupAnomaly.MEMBER_EXITED, false, {
+        member: op.process,
+        reason: op.value.reason,
+        op: op.index,
+      });
+    }
     const mine = this.open.get(op.process);
     if (mine === undefined) return;
     for (const stint of mine.values()) stint.endMs = Math.min(stint.endMs, op.value.atMs);
@@ -190,10 +275,13 @@ class GroupRun {
     }
   }
 
-  /** Per partition, stints sorted by start: each must start at or after every earlier end. */
+  /**
+   * Per partition, stints sorted by start: each must start at or after every earlier end. An
+   * empty stint (ended at or before its start) owned nothing and overlaps nothing.
+   */
   private checkOverlaps(): void {
     for (const [partition, list] of this.stints) {
-      const sorted = [...list].sort((a, b) => a.startMs - b.startMs);
+      const sorted = list.filter((s) => s.endMs > s.startMs).sort((a, b) => a.startMs - b.startMs);
       let latest: Stint | undefined;
       for (const stint of sorted) {
         if (
@@ -296,10 +384,12 @@ class GroupRun {
       if (send.outcome !== 'ok') continue;
       if (delivered.has(value)) ackedDelivered++;
       else {
+        const committed = this.committed.get(send.partition)?.offset ?? -1;
         this.anomalies.add(GroupAnomaly.UNDELIVERED, true, {
           value,
           partition: send.partition,
           offset: send.offset,
+          committedPast: send.offset !== undefined && committed > send.offset,
           op: send.opIndex,
         });
       }

@@ -4,23 +4,25 @@
  * with the SDK's Consumer and record what they saw at which offsets; after healing, the final
  * read takes every partition from offset 0 to its high watermark. queue-checker.ts judges it.
  *
- * Producers use the SDK with retries off and one record per request, so each send is one
- * attempt and its outcome can be classified: `fail` only for errors the broker gives before
- * appending anything, `info` (unknown) for everything else.
+ * Producers (common.ts) use the SDK with retries off and one record per request, so each send
+ * is one attempt and its outcome can be classified: `fail` only for errors the broker gives
+ * before appending anything, `info` (unknown) for everything else.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  Admin,
-  BrokerError,
-  BrookClientError,
-  Consumer,
-  Producer,
-} from '../../../src/client/index.js';
-import { SeededRng, type Rng } from '../../../src/util/rng.js';
+import { Admin, Consumer } from '../../../src/client/index.js';
+import type { Rng } from '../../../src/util/rng.js';
 import { AvailabilityChecker } from '../checker/availability.js';
 import type { Checker } from '../checker/checker.js';
 import { QueueChecker } from '../checker/queue-checker.js';
-import type { AssignValue, PollValue, SendValue } from '../history.js';
+import type { AssignValue, PollValue } from '../history.js';
+import {
+  createTopic,
+  describe,
+  endOffset,
+  forkRng,
+  pause,
+  REQUEST_TIMEOUT_MS,
+  runProducer,
+} from './common.js';
 import type { Workload, WorkloadContext } from './workload.js';
 
 export interface QueueOptions {
@@ -36,25 +38,6 @@ export interface QueueOptions {
   readonly sendIntervalMs: number;
 }
 
-/**
- * Broker errors that mean the batch was certainly not appended: refused before the append.
- * NOT_LEADER_OR_FOLLOWER is not one: a leader that loses leadership while waiting for the ISR
- * answers it for a batch it did append (as Kafka does).
- */
-const DEFINITE_FAILURES: ReadonlySet<string> = new Set([
-  'NOT_ENOUGH_REPLICAS',
-  'LEADER_NOT_AVAILABLE',
-  'UNKNOWN_TOPIC_OR_PARTITION',
-  'INVALID_ARGUMENT',
-  'INVALID_RECORD',
-  'RECORD_TOO_LARGE',
-  'CORRUPT_MESSAGE',
-]);
-
-/** Per-request deadline of the clients: a paused or cut-off broker costs at most this. */
-const REQUEST_TIMEOUT_MS = 5_000;
-/** Pause of a producer after a failed send, so a fault does not turn into a busy loop. */
-const FAILURE_BACKOFF_MS = 50;
 /** Readers mostly start within this many offsets of the newest acknowledged one... */
 const RECENT_READ_OFFSETS = 200;
 /** ...and this share of the time anywhere in the partition. */
@@ -64,6 +47,8 @@ const POLL_MS = 250;
 
 export class QueueWorkload implements Workload {
   readonly name = 'queue';
+  readonly serverArgs: readonly string[] = [];
+  readonly lossAnomalies: readonly string[] = ['lost', 'inconsistent-offsets'];
   /** Highest acknowledged offset per partition, where readers may start. */
   private readonly ackedEnd: number[];
 
@@ -72,28 +57,7 @@ export class QueueWorkload implements Workload {
   }
 
   async setup(context: WorkloadContext): Promise<void> {
-    const admin = new Admin({ bootstrap: [...context.bootstrap] });
-    try {
-      const [result] = await admin.createTopics([
-        {
-          name: this.options.topic,
-          partitions: this.options.partitions,
-          replicationFactor: this.options.replicationFactor,
-          configs: {
-            'min.insync.replicas': String(this.options.minInsyncReplicas),
-            'unclean.leader.election.enable': String(this.options.uncleanLeaderElection),
-          },
-        },
-      ]);
-      if (result?.error !== undefined) throw result.error;
-      context.log(
-        `topic ${this.options.topic}: ${this.options.partitions} partitions, RF ` +
-          `${this.options.replicationFactor}, min.insync.replicas ${this.options.minInsyncReplicas}` +
-          `, unclean election ${this.options.uncleanLeaderElection ? 'on' : 'off'}`,
-      );
-    } finally {
-      await admin.close();
-    }
+    await createTopic(context, { ...this.options, name: this.options.topic });
   }
 
   async run(context: WorkloadContext, stop: AbortSignal): Promise<void> {
@@ -124,48 +88,23 @@ export class QueueWorkload implements Workload {
     }
   }
 
+  get topic(): string {
+    return this.options.topic;
+  }
+
   checkers(): Checker[] {
     return [new QueueChecker(), new AvailabilityChecker()];
   }
 
-  private async produce(context: WorkloadContext, name: string, stop: AbortSignal): Promise<void> {
-    const producer = new Producer({
-      bootstrap: [...context.bootstrap],
-      acks: this.options.acks,
-      lingerMs: 0,
-      retries: 0,
-      maxInflightRequestsPerPartition: 1,
-      requestTimeoutMs: REQUEST_TIMEOUT_MS,
-      deliveryTimeoutMs: 2 * REQUEST_TIMEOUT_MS,
+  /** Every client ends with run() and finalRead(): nothing is left to end. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  private produce(context: WorkloadContext, name: string, stop: AbortSignal): Promise<void> {
+    return runProducer(context, name, this.options, stop, (partition, offset) => {
+      this.ackedEnd[partition] = Math.max(this.ackedEnd[partition]!, offset);
     });
-    const rng = forkRng(context.rng);
-    try {
-      for (let sequence = 0; !stop.aborted; sequence++) {
-        const partition = rng.int(this.options.partitions);
-        const value = `${name}-${sequence}`;
-        context.history.record<'send', SendValue>(name, 'invoke', 'send', { partition, value });
-        try {
-          const { offset } = await producer.send({ topic: this.options.topic, partition, value });
-          this.ackedEnd[partition] = Math.max(this.ackedEnd[partition]!, offset);
-          context.history.record<'send', SendValue>(name, 'ok', 'send', {
-            partition,
-            value,
-            offset,
-          });
-        } catch (error) {
-          const type = DEFINITE_FAILURES.has(errorCode(error)) ? 'fail' : 'info';
-          context.history.record<'send', SendValue>(name, type, 'send', {
-            partition,
-            value,
-            error: describe(error),
-          });
-          await pause(FAILURE_BACKOFF_MS, stop);
-        }
-        await pause(this.options.sendIntervalMs, stop);
-      }
-    } finally {
-      await producer.close().catch(() => undefined);
-    }
   }
 
   /**
@@ -290,43 +229,4 @@ export class QueueWorkload implements Workload {
       await consumer.close().catch(() => undefined);
     }
   }
-}
-
-/** The partition's high watermark, asked until it answers or the deadline passes. */
-async function endOffset(
-  admin: Admin,
-  topic: string,
-  partition: number,
-  deadlineMs: number,
-): Promise<number> {
-  for (;;) {
-    const [result] = await admin.listOffsets([{ topic, partition, spec: 'latest' }]);
-    if (result !== undefined && result.error === undefined) return result.offset;
-    if (Date.now() >= deadlineMs) {
-      throw new Error(`no high watermark for partition ${partition}: ${describe(result?.error)}`);
-    }
-    await pause(500);
-  }
-}
-
-function errorCode(error: unknown): string {
-  if (error instanceof BrokerError || error instanceof BrookClientError) return error.code;
-  return 'UNKNOWN';
-}
-
-function describe(error: unknown): string {
-  if (error instanceof BrokerError || error instanceof BrookClientError) {
-    return `${error.code}: ${error.message}`;
-  }
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** A client's own random stream, seeded from the run's, so clients do not share one. */
-function forkRng(rng: Rng): Rng {
-  return new SeededRng(rng.int(0x7fff_ffff));
-}
-
-/** Sleeps `ms`, or less if `signal` aborts first. */
-async function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  await sleep(ms, undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
 }

@@ -399,6 +399,7 @@ describe('GroupConsumer on a 3-node cluster', () => {
       await waitFor('the child reading partitions of its own', () =>
         child.owned().size > 0 && child.records().length >= 5 ? true : undefined,
       );
+      const stoppedAtMs = performance.timeOrigin + performance.now();
       child.process.kill('SIGSTOP');
       await waitFor('a owning all three again (the coordinator dropped the silent child)', () =>
         a.consumer.assignment().length === 3 ? true : undefined,
@@ -406,6 +407,7 @@ describe('GroupConsumer on a 3-node cluster', () => {
       // Stopped for a whole session: everything it printed before the stop has been read.
       const ownedAtStop = child.owned();
       const eventsBeforeWake = child.events.length;
+      const wokeAtMs = performance.timeOrigin + performance.now();
       child.process.kill('SIGCONT');
       await waitFor('the child reporting its partitions lost', () =>
         child.events.slice(eventsBeforeWake).some((e) => e['event'] === 'lost') ? true : undefined,
@@ -428,6 +430,12 @@ describe('GroupConsumer on a 3-node cluster', () => {
       expect(
         new Set(((afterWake[lostAt]?.['partitions'] ?? []) as TopicPartition[]).map(keyOf)),
       ).toEqual(ownedAtStop);
+      // The loss dates from its session deadline, while it was stopped, not from its waking:
+      // within a session after the stop (the last answered heartbeat came before the stop).
+      const lostAtMs = afterWake[lostAt]?.['atMs'] as number;
+      expect(lostAtMs).toBeLessThan(wokeAtMs);
+      expect(lostAtMs).toBeGreaterThan(stoppedAtMs);
+      expect(lostAtMs).toBeLessThanOrEqual(stoppedAtMs + SESSION_MS);
       // And over its whole life, replaying its own callbacks: every record it printed was of a
       // partition it owned at that moment.
       const owned = new Set<string>();

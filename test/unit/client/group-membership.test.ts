@@ -247,7 +247,7 @@ describe('losing partitions', () => {
     m.onHeartbeatAnswer(beat.seq, answer([tp('a', 1)], 1), 410);
     const revoke = m.task()!;
     expect(revoke.partitions).toEqual([tp('a', 0)]);
-    m.onCommitFenced(m.generation);
+    m.onCommitFenced(m.generation, 420);
     expect(m.isOwned(key('a', 0))).toBe(false);
     m.taskDone(revoke);
     expect(m.task()).toEqual({ kind: 'lost', partitions: [tp('a', 1)] });
@@ -260,9 +260,62 @@ describe('losing partitions', () => {
     m.taskDone(m.task()!);
     const join = m.pollHeartbeat(SESSION_MS + 1)!;
     m.onHeartbeatAnswer(join.seq, answer([], 4), SESSION_MS + 2);
-    m.onCommitFenced(generation);
+    m.onCommitFenced(generation, SESSION_MS + 3);
     expect(m.phase).toBe('member');
     expect(m.memberEpoch).toBe(4);
+  });
+});
+
+describe("when ownership ended (the callbacks' atMs)", () => {
+  it('a loss by self-fencing dates from the session deadline, however late it is noticed', () => {
+    const m = memberWith([tp('a', 0)]);
+    // A paused process: the join (sent at 0) was the last answered heartbeat; it resumes at 9 s.
+    expect(m.tick(9_000)).toBe(true);
+    expect(m.task()).toEqual({ kind: 'lost', partitions: [tp('a', 0)] });
+    expect(m.ownershipEndMs(9_050)).toBe(SESSION_MS);
+  });
+
+  it('a fencing answer ends ownership when it is applied, or at the deadline if that passed', () => {
+    const early = memberWith([tp('a', 0)]);
+    const beat = early.pollHeartbeat(400)!;
+    early.onHeartbeatAnswer(beat.seq, answer([], 0, 'FENCED_MEMBER_EPOCH'), 450);
+    expect(early.ownershipEndMs(500)).toBe(450);
+
+    // The answer is read only after the process resumes, past the session deadline.
+    const late = memberWith([tp('a', 0)]);
+    const lateBeat = late.pollHeartbeat(400)!;
+    late.onHeartbeatAnswer(lateBeat.seq, answer([], 0, 'UNKNOWN_MEMBER_ID'), 7_000);
+    expect(late.task()?.kind).toBe('lost');
+    expect(late.ownershipEndMs(7_010)).toBe(SESSION_MS);
+  });
+
+  it('a refused commit ends ownership when it is applied', () => {
+    const m = memberWith([tp('a', 0)]);
+    m.onCommitFenced(m.generation, 1_234);
+    expect(m.ownershipEndMs(2_000)).toBe(1_234);
+  });
+
+  it('a revocation ends ownership when its task starts, never after the session deadline', () => {
+    const m = memberWith([tp('a', 0), tp('a', 1)]);
+    const beat = m.pollHeartbeat(400)!;
+    m.onHeartbeatAnswer(beat.seq, answer([tp('a', 1)], 2), 410);
+    expect(m.task()?.kind).toBe('revoke');
+    // The session now runs from 400: started at once, the revocation ends ownership then.
+    expect(m.ownershipEndMs(420)).toBe(420);
+    // Started late (the application held a record through a pause), it ended at the deadline.
+    expect(m.ownershipEndMs(9_000)).toBe(400 + SESSION_MS);
+  });
+
+  it('the next generation starts afresh: a new loss dates from its own deadline', () => {
+    const m = memberWith([tp('a', 0)]);
+    m.tick(SESSION_MS);
+    m.taskDone(m.task()!);
+    const join = m.pollHeartbeat(5_000)!;
+    m.onHeartbeatAnswer(join.seq, answer([tp('a', 0)], 3), 5_010);
+    m.taskDone(m.task()!, [tp('a', 0)]);
+    expect(m.ownershipEndMs(6_000)).toBe(6_000);
+    m.tick(5_000 + SESSION_MS);
+    expect(m.ownershipEndMs(20_000)).toBe(5_000 + SESSION_MS);
   });
 });
 
@@ -402,7 +455,7 @@ describe('safety over random event sequences', () => {
             nowMs += s.ms;
             if (m.tick(nowMs)) inflight = null;
           } else if (s.kind === 'commitFenced') {
-            m.onCommitFenced(m.generation);
+            m.onCommitFenced(m.generation, nowMs);
             if (m.phase === 'fenced') inflight = null;
           }
           if (m.phase === 'fenced' || m.phase === 'joining') target = new Set();
@@ -415,16 +468,19 @@ describe('safety over random event sequences', () => {
               task?.kind === 'revoke' && task.partitions.some((q) => partitionKey(q) === k),
             ).toBe(false);
           }
-          if (task?.kind === 'assign') {
-            // No announced partition the target dropped waits behind an assignment.
+          if (task?.kind === 'assign' && task !== previousTask) {
+            // No announced partition the target dropped waits behind a new assignment (one
+            // already running finishes first: a task is never preempted, and the dropped
+            // partition is not deliverable meanwhile, as checked above).
             for (const k of announced) expect(target.has(k) || !m.isOwned(k)).toBe(true);
             // When handed out, an assign task's partitions are owned (a loss may end that later).
-            if (task !== previousTask) {
-              for (const p of task.partitions) expect(m.isOwned(partitionKey(p))).toBe(true);
-            }
+            for (const p of task.partitions) expect(m.isOwned(partitionKey(p))).toBe(true);
           }
           previousTask = task;
           if (task?.kind === 'lost') expect(m.commitIdentity()).toBeNull();
+          // Ownership never ends in the future, nor after the session deadline.
+          expect(m.ownershipEndMs(nowMs)).toBeLessThanOrEqual(nowMs);
+          expect(m.ownershipEndMs(nowMs)).toBeLessThanOrEqual(m.sessionDeadlineMs() ?? Infinity);
           // A partition whose revocation is not done is still reported as owned.
           const next: OutgoingHeartbeat | null =
             inflight === null && m.phase === 'member' ? m.pollHeartbeat(nowMs + 100_000) : null;

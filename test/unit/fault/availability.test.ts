@@ -113,6 +113,26 @@ describe('AvailabilityChecker', () => {
     expect(stats).not.toHaveProperty('send-ok-fraction-in-faults');
     expect(stats).not.toHaveProperty('poll-ok-fraction-outside-faults');
   });
+
+  it("measures the groups workload's commits and committed reads, and leaves out polls it has none of", () => {
+    const groups = new HistoryBuilder()
+      .send('producer-0', 0, 'a', 0)
+      .add('member-0', 'ok', 'commit', { offsets: [[0, 1]] })
+      .nemesis('kill', 'start')
+      .add('member-0', 'info', 'commit', { offsets: [[0, 1]], error: 'DEADLINE_EXCEEDED' })
+      .add('observer', 'info', 'committed', { offsets: [], error: 'UNAVAILABLE' })
+      .nemesis('kill', 'heal')
+      .add('observer', 'ok', 'committed', { offsets: [[0, 1]] })
+      .build();
+    const { stats } = new AvailabilityChecker().check(groups, OPTIONS);
+    expect(stats).toMatchObject({
+      'commit-ok-fraction-in-faults': 0,
+      'commit-ok-fraction-outside-faults': 1,
+      'committed-ok-fraction-in-faults': 0,
+      'committed-ok-fraction-outside-faults': 1,
+    });
+    expect(Object.keys(stats).some((key) => key.startsWith('poll-'))).toBe(false);
+  });
 });
 
 describe('faultWindows', () => {
