@@ -396,7 +396,8 @@ async function expectTopicServed(clients: RawClients): Promise<void> {
 
 /**
  * Runs `rounds` crash rounds on one data dir: start, check everything so far, load with
- * PRODUCERS concurrent producers for a random 150-800 ms, SIGKILL mid-load. A final start checks
+ * PRODUCERS concurrent producers for a random 150-800 ms (and until some write was acknowledged),
+ * SIGKILL mid-load. A final start checks
  * the last crash, then the node is stopped with SIGTERM.
  */
 async function crashRounds(fsync: string, rounds: number, random: () => number): Promise<void> {
@@ -430,6 +431,11 @@ async function crashRounds(fsync: string, rounds: number, random: () => number):
         producer(clients, history, state, round, id, mulberry32(Math.floor(random() * 2 ** 31))),
       );
       await new Promise((resolve) => setTimeout(resolve, loadMs));
+      // On a busy machine a restarted node may not have acknowledged anything yet: the crash must
+      // come after some acks (else the round checks nothing), so wait for one, bounded.
+      for (let spin = 0; spin < 1_000 && history.acked.size === ackedBefore; spin++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
       // Kill while requests are in flight (bounded wait for one to be outstanding).
       for (let spin = 0; spin < 200 && state.inflight === 0; spin++) {
         await new Promise((resolve) => setTimeout(resolve, 1));
