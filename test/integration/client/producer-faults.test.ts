@@ -38,6 +38,8 @@ interface FakeBroker {
   answer: Answer;
   /** How long the broker waits before answering a request, in ms. */
   answerDelayMs: number;
+  /** Resolves when the answer to request number `request` (from 0) may go out. */
+  holdAnswer: (request: number) => Promise<void>;
   /** Max requests observed in flight for one partition at once. */
   maxInflightPerPartition: number;
   close(): Promise<void>;
@@ -105,6 +107,7 @@ async function startFake(nodeId: number, cluster: Cluster): Promise<FakeBroker> 
     values: new Map(),
     answer: ok(offsets),
     answerDelayMs: 5,
+    holdAnswer: () => Promise.resolve(),
     maxInflightPerPartition: 0,
     close: () => new Promise((resolve) => server.tryShutdown(() => resolve())),
   };
@@ -143,6 +146,8 @@ async function startFake(nodeId: number, cluster: Cluster): Promise<FakeBroker> 
 }
 
 interface Outcome {
+  /** The request's number on this broker, from 0. */
+  readonly request: number;
   readonly results: ProduceResult[];
   readonly action: 'hang' | 'break' | null;
 }
@@ -156,7 +161,7 @@ async function append(fake: FakeBroker, message: ProduceStreamRequest__Output): 
   for (const b of batches) {
     const records = await decodeRecords(b.recordBatch);
     const outcome = fake.answer(b.partition, records.length, request);
-    if (outcome === 'hang' || outcome === 'break') return { results, action: outcome };
+    if (outcome === 'hang' || outcome === 'break') return { request, results, action: outcome };
     if (outcome.errorCode === 'NONE') {
       const list = fake.values.get(b.partition) ?? [];
       list.push(...records.map((r) => r.value?.toString() ?? 'null'));
@@ -164,7 +169,7 @@ async function append(fake: FakeBroker, message: ProduceStreamRequest__Output): 
     }
     results.push(outcome);
   }
-  return { results, action: null };
+  return { request, results, action: null };
 }
 
 async function answer(
@@ -177,6 +182,7 @@ async function answer(
 ): Promise<void> {
   // Answer a little later, so pipelined requests really overlap.
   await new Promise((resolve) => setTimeout(resolve, fake.answerDelayMs));
+  await fake.holdAnswer(outcome.request);
   for (const partition of partitions) inflight.set(partition, (inflight.get(partition) ?? 1) - 1);
   if (outcome.action === 'hang') return;
   if (outcome.action === 'break') {
@@ -469,11 +475,19 @@ describe('producer against scripted brokers', () => {
     // The first five requests fill the partition's five slots and are all refused, answered in
     // arrival order; their batches must go back ahead of later ones, in their own order.
     broker.answerDelayMs = 100;
+    // The five refusals go out only once all five requests arrived, however slow the machine:
+    // otherwise an early refusal could come back while fewer were in flight, and a retry may
+    // then reorder (the next test), which is not what this one is about.
+    let fiveArrived!: () => void;
+    const allFive = new Promise<void>((resolve) => (fiveArrived = resolve));
+    broker.holdAnswer = (request) => (request < 5 ? allFive : Promise.resolve());
     const fine = ok(new Map());
-    broker.answer = (partition, count, request) =>
-      request < 5
+    broker.answer = (partition, count, request) => {
+      if (request === 4) fiveArrived();
+      return request < 5
         ? { partition, errorCode: 'NOT_ENOUGH_REPLICAS', errorMessage: 'not yet', offset: -1 }
         : fine(partition, count);
+    };
     const p = producerFor(c, { batchBytesMax: 256, lingerMs: 0 });
     const values = await sendInWaves(p, 10, 60);
     expect(broker.maxInflightPerPartition).toBeGreaterThan(1);
