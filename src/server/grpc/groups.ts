@@ -119,11 +119,8 @@ async function groupHeartbeat(
       assignment: outcome.member === null ? [] : toWire(outcome.member.assigned),
     };
   } catch (error) {
-    const { code, message, coordinator: hint } = coded(error);
     return {
-      errorCode: code,
-      errorMessage: message,
-      ...(hint === null ? {} : { coordinator: hint }),
+      ...failureFields(error),
       memberId: input.memberId,
       memberEpoch: input.memberEpoch,
       heartbeatIntervalMs: 0,
@@ -278,11 +275,8 @@ async function offsetCommit(
       topics: [...byTopic].map(([topic, partitions]) => ({ topic, partitions })),
     };
   } catch (error) {
-    const { code, message, coordinator: hint } = coded(error);
     return {
-      errorCode: code,
-      errorMessage: message,
-      ...(hint === null ? {} : { coordinator: hint }),
+      ...failureFields(error),
       topics: [],
     };
   }
@@ -318,11 +312,8 @@ function offsetFetch(
       }),
     };
   } catch (error) {
-    const { code, message, coordinator: hint } = coded(error);
     return {
-      errorCode: code,
-      errorMessage: message,
-      ...(hint === null ? {} : { coordinator: hint }),
+      ...failureFields(error),
       offsets: [],
     };
   }
@@ -374,16 +365,27 @@ async function deleteGroups(
       await coordinator.shardFor(groupId).deleteGroup(groupId);
       results.push({ groupId, errorCode: 'NONE' as const, errorMessage: '' });
     } catch (error) {
-      const { code, message, coordinator: hint } = coded(error);
       results.push({
         groupId,
-        errorCode: code,
-        errorMessage: message,
-        ...(hint === null ? {} : { coordinator: hint }),
+        ...failureFields(error),
       });
     }
   }
   return { results };
+}
+
+/** A coordinator refusal as a response's error fields (with the coordinator hint when known). */
+function failureFields(error: unknown): {
+  errorCode: ErrorCode;
+  errorMessage: string;
+  coordinator?: { nodeId: number; address: string };
+} {
+  const { code, message, coordinator } = coded(error);
+  return {
+    errorCode: code,
+    errorMessage: message,
+    ...(coordinator === null ? {} : { coordinator }),
+  };
 }
 
 /** A coordinator refusal as response fields; anything but a BrokerError is a bug and rethrown. */
