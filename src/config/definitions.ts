@@ -193,7 +193,7 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     name: 'broker.session.timeout.ms',
     type: int(50, 600_000),
     defaultValue: '3000',
-    doc: 'A broker that has not heartbeated the controller for this long is fenced: its partitions elect other leaders. Above broker.heartbeat.interval.ms.',
+    doc: 'A broker that has not heartbeated the controller for this long is fenced: its partitions elect other leaders. Also the length of its controller lease: a broker whose heartbeats went unanswered this long stops coordinating groups. Above broker.heartbeat.interval.ms.',
   },
   {
     name: 'replica.lag.time.max.ms',

@@ -15,6 +15,7 @@ import type {
   BrokerHeartbeatResponse__Output,
   RegisterBrokerResponse__Output,
 } from '../proto/index.js';
+import { ControllerLease } from './controller-lease.js';
 import type { PeerClients } from './peer-clients.js';
 
 export interface BrokerSessionOptions {
@@ -32,7 +33,10 @@ export interface BrokerSessionOptions {
   readonly address: string;
   readonly metadataOffset: () => number;
   readonly heartbeatIntervalMs: number;
-  /** A controlled shutdown stops waiting after no controller answered for this long. */
+  /**
+   * broker.session.timeout.ms: a controlled shutdown stops waiting after no controller answered
+   * for this long, and it is the length of this broker's controller lease.
+   */
   readonly controllerUnreachableMs: number;
   readonly onUnfenced: () => void;
   /** The controller fenced this broker while it was in service (not a shutdown). */
@@ -50,8 +54,11 @@ export class BrokerSession {
   private shouldShutDown = false;
   private hintedController: string | null = null;
   private isClosed = false;
+  private readonly lease: ControllerLease;
 
-  constructor(private readonly options: BrokerSessionOptions) {}
+  constructor(private readonly options: BrokerSessionOptions) {
+    this.lease = new ControllerLease(options.controllerUnreachableMs);
+  }
 
   /** The epoch of this broker's registration; 0 before it registered. */
   get brokerEpoch(): number {
@@ -60,6 +67,14 @@ export class BrokerSession {
 
   get isFenced(): boolean {
     return this.fenced;
+  }
+
+  /**
+   * Whether the controller has, recently enough, confirmed that this broker is in service and that
+   * every leadership moved away from it is in the metadata it applied (see ControllerLease).
+   */
+  holdsLease(): boolean {
+    return this.lease.isHeld(performance.now(), this.options.metadataOffset());
   }
 
   start(): void {
@@ -127,6 +142,7 @@ export class BrokerSession {
       await this.register();
       return;
     }
+    const sentAtMs = performance.now();
     const answer = await this.callController<BrokerHeartbeatResponse__Output>('BrokerHeartbeat', {
       brokerId: this.options.nodeId,
       brokerEpoch: this.epoch,
@@ -140,11 +156,14 @@ export class BrokerSession {
       );
       this.epoch = 0;
       this.fenced = true;
+      this.lease.revoke();
       return;
     }
     this.shouldShutDown = answer.shouldShutDown;
     const wasFenced = this.fenced;
     this.fenced = answer.isFenced;
+    if (answer.isFenced) this.lease.revoke();
+    else this.lease.renew(sentAtMs, answer.metadataOffset, this.options.metadataOffset());
     if (wasFenced && !this.fenced) {
       this.options.logger.info({ brokerEpoch: this.epoch }, 'unfenced: this broker is in service');
       this.options.onUnfenced();

@@ -124,8 +124,14 @@ export class QuorumController {
     });
   }
 
-  brokerHeartbeat(input: BrokerHeartbeatInput): Promise<BrokerHeartbeatResponse> {
-    return this.run((image) => {
+  /**
+   * Also answers the metadata offset applied once the heartbeat's own records are: every
+   * leadership change made before the broker sent it is at or below that (its controller lease).
+   */
+  async brokerHeartbeat(
+    input: BrokerHeartbeatInput,
+  ): Promise<BrokerHeartbeatResponse & { readonly metadataOffset: number }> {
+    const response = await this.run((image) => {
       const broker = image.brokers.get(input.brokerId);
       if (broker !== undefined && broker.brokerEpoch === input.brokerEpoch) {
         this.lastHeartbeatMs.set(input.brokerId, this.options.now());
@@ -135,6 +141,7 @@ export class QuorumController {
         this.options.isUncleanEnabled(image, topicId),
       );
     });
+    return { ...response, metadataOffset: this.options.image().offset };
   }
 
   alterPartition(input: AlterPartitionInput): Promise<AlterPartitionResponse> {

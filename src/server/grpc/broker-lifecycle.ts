@@ -75,6 +75,7 @@ export function brokerLifecycleService(deps: BrokerLifecycleDeps): {
         errorMessage: answer.errorCode === 'NONE' ? '' : 'register again',
         isFenced: answer.isFenced,
         shouldShutDown: answer.shouldShutDown,
+        metadataOffset: answer.metadataOffset,
       };
     },
   );
