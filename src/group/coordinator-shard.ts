@@ -50,6 +50,16 @@ export interface ShardOptions {
   /** Every topic of the cluster with its partition count. */
   readonly topics: () => ReadonlyMap<string, number>;
   readonly now: () => number;
+  /**
+   * Whether this broker's controller lease holds: without it the node cannot be sure it still
+   * leads the partition, so it answers nothing (see src/server/controller-lease.ts).
+   */
+  readonly leaseHeld: () => boolean;
+  /**
+   * How long a previous leader of the partition may still be answering members after this shard
+   * started: no member is removed before this long plus its timeout has passed since the start.
+   */
+  readonly takeoverDelayMs: number;
   readonly logger: Logger;
   /** Called once when the shard fails (memory may differ from the log): replay it anew. */
   readonly onFailed: (shard: CoordinatorShard) => void;
@@ -96,9 +106,12 @@ export class CoordinatorShard {
   private status: ShardStatus = 'loading';
   private readonly groups = new Map<string, GroupEntry>();
   private readonly loaded: Promise<void>;
+  /** Monotonic time until which the previous leader may still answer heartbeats from memory. */
+  private readonly takeoverEndsMs: number;
 
   constructor(private readonly options: ShardOptions) {
     this.partition = options.partition;
+    this.takeoverEndsMs = performance.now() + options.takeoverDelayMs;
     options.leader.resigned.addEventListener('abort', () => this.close(), { once: true });
     this.loaded = this.load().catch((error: unknown) => {
       if (this.status === 'closed') return;
@@ -181,7 +194,7 @@ export class CoordinatorShard {
 
   /** The group's committed state now (offsets and members), or undefined when it has none. */
   view(groupId: string): GroupView | undefined {
-    this.requireActive();
+    this.requireServing();
     const entry = this.groups.get(groupId);
     if (entry === undefined || isGone(entry)) return undefined;
     return { groupId, state: entry.state, offsets: new Map(entry.offsets) };
@@ -189,7 +202,7 @@ export class CoordinatorShard {
 
   /** Every group of the shard (with members or committed offsets). */
   list(): GroupView[] {
-    this.requireActive();
+    this.requireServing();
     return [...this.groups.values()]
       .filter((e) => !isGone(e))
       .map((e) => ({ groupId: e.groupId, state: e.state, offsets: e.offsets }));
@@ -414,7 +427,10 @@ export class CoordinatorShard {
     this.armTimers(entry, member);
   }
 
-  /** A session timer from now, and a revocation timer while the member has to revoke. */
+  /**
+   * A session timer from now, and a revocation timer while the member has to revoke; both count
+   * from the end of the takeover delay at the earliest.
+   */
   private armTimers(entry: GroupEntry, member: GroupMember): void {
     const { memberId } = member;
     clearTimeout(entry.sessionTimers.get(memberId));
@@ -423,7 +439,11 @@ export class CoordinatorShard {
       clearTimeout(entry.revocationTimers.get(memberId));
       entry.revocationTimers.delete(memberId);
     } else if (!entry.revocationTimers.has(memberId)) {
-      this.armTimer(entry, memberId, 'revocation', member.rebalanceTimeoutMs);
+      // Never before its session timeout: if the answer asking it to revoke was lost, the member
+      // still owns the partitions until it fences itself, a session after its last answered
+      // heartbeat, which it sent before this one was computed.
+      const timeoutMs = Math.max(member.rebalanceTimeoutMs, member.sessionTimeoutMs);
+      this.armTimer(entry, memberId, 'revocation', timeoutMs);
     }
   }
 
@@ -441,9 +461,10 @@ export class CoordinatorShard {
     delayMs: number,
   ): void {
     const timers = why === 'session' ? entry.sessionTimers : entry.revocationTimers;
+    const takeoverLeftMs = Math.max(0, this.takeoverEndsMs - performance.now());
     const timer: NodeJS.Timeout = setTimeout(
       () => this.evict(entry.groupId, memberId, why, timer),
-      delayMs,
+      takeoverLeftMs + delayMs,
     );
     timer.unref();
     timers.set(memberId, timer);
@@ -505,13 +526,13 @@ export class CoordinatorShard {
   /** Runs `op` after every earlier op of the group, while the shard is active. */
   private run<T>(groupId: string, op: (entry: GroupEntry) => Promise<T>): Promise<T> {
     try {
-      this.requireActive();
+      this.requireServing();
     } catch (error) {
       return Promise.reject(error);
     }
     const entry = this.entry(groupId);
     const result = entry.lane.then(() => {
-      this.requireActive();
+      this.requireServing();
       return op(entry);
     });
     const settled: Promise<unknown> = result
@@ -524,6 +545,16 @@ export class CoordinatorShard {
       });
     entry.lane = settled;
     return result;
+  }
+
+  /** Active, and sure it still leads the partition. */
+  private requireServing(): void {
+    this.requireActive();
+    if (this.options.leaseHeld()) return;
+    throw new BrokerError(
+      'COORDINATOR_NOT_AVAILABLE',
+      `the controller has not confirmed within broker.session.timeout.ms that this node still leads __consumer_offsets-${this.partition}; find the coordinator again`,
+    );
   }
 
   private requireActive(): void {

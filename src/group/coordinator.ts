@@ -20,6 +20,10 @@ export interface GroupCoordinatorOptions {
   /** This node's leader state of a partition, if it leads it now. */
   readonly leaderOf: (topicId: string, partition: number) => PartitionLeader | undefined;
   readonly now: () => number;
+  /** Whether this broker's controller lease holds (BrokerSession.holdsLease). */
+  readonly leaseHeld: () => boolean;
+  /** How long a new coordinator waits out its predecessor's lease before removing members. */
+  readonly takeoverDelayMs: number;
   readonly logger: Logger;
 }
 
@@ -91,9 +95,17 @@ export class GroupCoordinator {
 
   /**
    * Where `groupId`'s coordinator is. Creates __consumer_offsets on first use; throws
-   * COORDINATOR_NOT_AVAILABLE while the partition has no leader yet.
+   * COORDINATOR_NOT_AVAILABLE while the partition has no leader yet, or while this node lacks
+   * its controller lease.
    */
   async locate(groupId: string): Promise<CoordinatorLocation> {
+    if (!this.options.leaseHeld()) {
+      // Its metadata may be stale (cut off from the controller): a client asks another node.
+      throw new BrokerError(
+        'COORDINATOR_NOT_AVAILABLE',
+        `node ${this.options.nodeId} has not heard from the controller within broker.session.timeout.ms, so its metadata may be stale; ask another node`,
+      );
+    }
     let image = this.options.metadata.image();
     if (image.topic(OFFSETS_TOPIC) === undefined) {
       await this.createOffsetsTopic();
@@ -135,6 +147,8 @@ export class GroupCoordinator {
       minInsyncReplicas: () => this.options.minInsyncReplicas(OFFSETS_TOPIC),
       topics: () => topicCounts(this.options.metadata.image()),
       now: this.options.now,
+      leaseHeld: this.options.leaseHeld,
+      takeoverDelayMs: this.options.takeoverDelayMs,
       logger: this.options.logger,
       onFailed: (failed) => this.restart(failed, leader),
     });

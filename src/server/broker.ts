@@ -40,6 +40,7 @@ import { adminService, brokerService } from './grpc/services.js';
 import { SubscribeHandler } from './grpc/subscribe.js';
 import { tolerantDefinition } from './grpc/malformed.js';
 import { BrokerSession } from './broker-session.js';
+import { successorWaitMs } from './controller-lease.js';
 import { ControllerGateway } from './controller-gateway.js';
 import { loadOrFormatIdentity, DataDirError, META_FILE } from './node-identity.js';
 import { PartitionResolver } from './partition-resolver.js';
@@ -224,6 +225,8 @@ export async function startBroker(
     },
     leaderOf: (topicId, partition) => replicas.leaderOf(topicId, partition),
     now: Date.now,
+    leaseHeld: () => session.holdsLease(),
+    takeoverDelayMs: successorWaitMs(config.replication.sessionTimeoutMs),
     logger: logger.child({ component: 'groups' }),
   });
   state.onChange((image, changes) => replicas.onImage(image, changes));

@@ -17,6 +17,7 @@ import {
   stateName,
   toWire,
   type GroupCoordinator,
+  type GroupView,
   type HeartbeatInput,
   type Subscription,
 } from '../../group/index.js';
@@ -333,8 +334,18 @@ function listGroups(
     }
   });
   const { active, loading } = coordinator.localShards();
-  const groups = active
-    .flatMap((shard) => shard.list())
+  const listed: GroupView[] = [];
+  let refusal: BrokerError | null = null;
+  for (const shard of active) {
+    try {
+      listed.push(...shard.list());
+    } catch (error) {
+      // Without its controller lease the node lists none of its groups, and says why.
+      if (!(error instanceof BrokerError)) throw error;
+      refusal = error;
+    }
+  }
+  const groups = listed
     .map((g) => ({
       groupId: g.groupId,
       state: g.state === undefined ? 'Empty' : stateName(g.state),
@@ -343,6 +354,9 @@ function listGroups(
     }))
     .filter((g) => request.states.length === 0 || request.states.includes(g.state))
     .sort((a, b) => (a.groupId < b.groupId ? -1 : a.groupId > b.groupId ? 1 : 0));
+  if (refusal !== null) {
+    return { errorCode: refusal.code, errorMessage: refusal.message, groups };
+  }
   return {
     errorCode: loading > 0 ? 'COORDINATOR_LOAD_IN_PROGRESS' : 'NONE',
     errorMessage:
