@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin } from '../../src/client/index.js';
 import { SeededRng } from '../../src/util/rng.js';
 import { checkAll, summarize, type CombinedResult } from './checker/index.js';
-import { FaultCluster } from './cluster/fault-cluster.js';
+import { FAULT_SERVER_ARGS, FaultCluster } from './cluster/fault-cluster.js';
 import { HistoryRecorder, NEMESIS_PROCESS, type NemesisValue, type Op } from './history.js';
 import { FaultNetwork } from './net/index.js';
 import type { FaultKind, NemesisEnv } from './nemesis/faults.js';
@@ -62,27 +62,6 @@ export interface RunOutcome {
 const QUEUE_TOPIC = 'fault-queue';
 const GROUPS_TOPIC = 'fault-groups';
 const GROUP_ID = 'fault-group';
-/** Node settings: failover within seconds, so a minute's run sees several faults play out. */
-const SERVER_ARGS: readonly string[] = [
-  '--raft-tick-ms',
-  '50',
-  '--raft-election-timeout-ms',
-  '1000',
-  '--raft-heartbeat-interval-ms',
-  '100',
-  '--broker-heartbeat-interval-ms',
-  '250',
-  '--broker-session-timeout-ms',
-  '2000',
-  '--replica-lag-time-max-ms',
-  '4000',
-  '--replica-fetch-wait-max-ms',
-  '200',
-  '--leader-imbalance-check-interval-ms',
-  '5000',
-  '--shutdown-timeout-ms',
-  '5000',
-];
 const CLUSTER_READY_TIMEOUT_MS = 60_000;
 const SETTLE_TIMEOUT_MS = 60_000;
 const FINAL_READ_TIMEOUT_MS = 120_000;
@@ -118,7 +97,7 @@ export async function runFaultTest(options: RunOptions): Promise<RunOutcome> {
       network,
       nodes: options.nodes,
       runDir,
-      serverArgs: [...SERVER_ARGS, ...workload.serverArgs],
+      serverArgs: [...FAULT_SERVER_ARGS, ...workload.serverArgs],
       clockSkew: options.nemesis.includes('clock'),
       log,
     });

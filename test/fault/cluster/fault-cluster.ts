@@ -15,6 +15,28 @@ import path from 'node:path';
 /** The broker's port on every host (hosts have their own addresses). */
 export const BROKER_PORT = 7070;
 
+/** Node settings: failover within seconds, so a minute's run sees several faults play out. */
+export const FAULT_SERVER_ARGS: readonly string[] = [
+  '--raft-tick-ms',
+  '50',
+  '--raft-election-timeout-ms',
+  '1000',
+  '--raft-heartbeat-interval-ms',
+  '100',
+  '--broker-heartbeat-interval-ms',
+  '250',
+  '--broker-session-timeout-ms',
+  '2000',
+  '--replica-lag-time-max-ms',
+  '4000',
+  '--replica-fetch-wait-max-ms',
+  '200',
+  '--leader-imbalance-check-interval-ms',
+  '5000',
+  '--shutdown-timeout-ms',
+  '5000',
+];
+
 /** What FaultCluster needs of the network: where each host is and how to run a program there. */
 export interface HostNetwork {
   address(node: number): string;

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, GroupConsumer, type TopicPartition } from '../../../src/client/index.js';
 import { OFFSETS_TOPIC, partitionForGroup } from '../../../src/group/index.js';
 import type { ListGroupsResponse__Output } from '../../../src/proto/index.js';
-import { FaultCluster } from '../../fault/cluster/fault-cluster.js';
+import { FAULT_SERVER_ARGS, FaultCluster } from '../../fault/cluster/fault-cluster.js';
 import { FaultNetwork, missingPrivilege } from '../../fault/net/index.js';
 import { waitFor } from '../../helpers/cluster.js';
 import { call, rawClients } from '../../helpers/grpc.js';
@@ -31,20 +31,7 @@ const PARTITIONS = 6;
 const OFFSETS_PARTITIONS = 3;
 const SESSION_MS = 6_000;
 const SERVER_ARGS = [
-  '--raft-tick-ms',
-  '50',
-  '--raft-election-timeout-ms',
-  '1000',
-  '--raft-heartbeat-interval-ms',
-  '100',
-  '--broker-heartbeat-interval-ms',
-  '250',
-  '--broker-session-timeout-ms',
-  '2000',
-  '--replica-lag-time-max-ms',
-  '4000',
-  '--replica-fetch-wait-max-ms',
-  '200',
+  ...FAULT_SERVER_ARGS,
   '--offsets-topic-num-partitions',
   String(OFFSETS_PARTITIONS),
   '--group-consumer-heartbeat-interval-ms',
