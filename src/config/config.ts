@@ -22,6 +22,8 @@ export interface BrokerConfig {
   readonly clusterId: string | null;
   readonly rack: string;
   readonly logLevel: LogLevel;
+  /** Where the Prometheus /metrics endpoint listens; null: no endpoint. */
+  readonly metricsListen: { readonly host: string; readonly port: number } | null;
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs: number;
   readonly autoCreateTopics: boolean;
@@ -235,6 +237,7 @@ function toBrokerConfig(
     clusterId: text('cluster.id'),
     rack: value('rack') as string,
     logLevel: value('log.level') as LogLevel,
+    metricsListen: parseAddress(value('metrics.listen') as string),
     fsync: value('log.fsync') as FsyncPolicy,
     fsyncIntervalMs: value('log.fsync.interval.ms') as number,
     autoCreateTopics: value('auto.create.topics.enable') as boolean,

@@ -13,6 +13,8 @@ export type ConfigType =
   | { kind: 'bool' }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'address' }
+  /** host:port, or empty for "off". */
+  | { kind: 'address-or-empty' }
   /** Kafka's `controller.quorum.voters` form: `id@host:port,...`; empty allowed. */
   | { kind: 'voters' };
 
@@ -74,6 +76,12 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     type: { kind: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] },
     defaultValue: 'info',
     doc: 'Minimum level of the JSON log lines written to stdout.',
+  },
+  {
+    name: 'metrics.listen',
+    type: { kind: 'address-or-empty' },
+    defaultValue: '',
+    doc: 'host:port of the Prometheus endpoint (HTTP GET /metrics), e.g. 0.0.0.0:9464. Empty: no metrics endpoint (several nodes on one host would otherwise need a port each).',
   },
   {
     name: 'log.fsync',

@@ -58,6 +58,13 @@ export function parseConfigValue(
       }
       return { ok: true, value: text };
     }
+    case 'address-or-empty': {
+      if (text.trim() === '') return { ok: true, value: '' };
+      if (parseAddress(text) === null) {
+        return { ok: false, error: `${definition.name} must be host:port or empty, not "${text}"` };
+      }
+      return { ok: true, value: text.trim() };
+    }
     case 'voters': {
       const parsed = parseVoters(text);
       if (!parsed.ok) return { ok: false, error: `${definition.name}: ${parsed.error}` };

@@ -43,6 +43,14 @@ import { BrokerSession } from './broker-session.js';
 import { successorWaitMs } from './controller-lease.js';
 import { ControllerGateway } from './controller-gateway.js';
 import { loadOrFormatIdentity, DataDirError, META_FILE } from './node-identity.js';
+import {
+  meteredReplicaFetchClient,
+  NodeMetrics,
+  startMetricsServer,
+  TrafficCounters,
+  type MetricsServer,
+} from './metrics/index.js';
+import { nodeMetricsSources } from './metrics/node-sources.js';
 import { PartitionResolver } from './partition-resolver.js';
 import { PeerClients } from './peer-clients.js';
 import { openRaftNode, stopRaftNode, type OpenedRaftNode } from './raft-node.js';
@@ -93,9 +101,13 @@ export async function startBroker(
     onFatal: options.onFatal,
   });
 
+  // Created before the server, which takes the request interceptor at construction.
+  const metrics = config.metricsListen === null ? null : new NodeMetrics();
+  const traffic = new TrafficCounters();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': limits.grpcMessageBytesMax,
     'grpc.max_send_message_length': limits.grpcMessageBytesMax,
+    interceptors: metrics === null ? [] : [metrics.requests.interceptor],
   });
   const health = new HealthImplementation(
     Object.fromEntries(HEALTH_SERVICES.map((s) => [s, 'NOT_SERVING'])),
@@ -171,6 +183,7 @@ export async function startBroker(
 
   let resolveReady!: () => void;
   const ready = new Promise<void>((resolve) => (resolveReady = resolve));
+  let isInService = false;
   const session: BrokerSession = new BrokerSession({
     nodeId: config.nodeId,
     clusterId: identity.clusterId,
@@ -187,8 +200,12 @@ export async function startBroker(
     metadataOffset: () => state.image().offset,
     heartbeatIntervalMs: config.replication.heartbeatIntervalMs,
     controllerUnreachableMs: config.replication.sessionTimeoutMs,
-    onFenced: () => replicas.markFenced(),
+    onFenced: () => {
+      isInService = false;
+      replicas.markFenced();
+    },
     onUnfenced: () => {
+      isInService = true;
       replicas.markInService();
       for (const service of HEALTH_SERVICES) health.setStatus(service, 'SERVING');
       resolveReady();
@@ -198,7 +215,7 @@ export async function startBroker(
   const replicas: ReplicaManager = new ReplicaManager({
     nodeId: config.nodeId,
     logs,
-    client: peers,
+    client: meteredReplicaFetchClient(peers, traffic),
     alterIsr: (request) =>
       session.callController('AlterPartition', {
         ...request,
@@ -249,9 +266,10 @@ export async function startBroker(
       resolver,
       forwarder: peers,
       now: Date.now,
+      traffic,
     }),
-    fetch: new FetchHandler(resolver, peers),
-    subscribe: new SubscribeHandler(resolver),
+    fetch: new FetchHandler(resolver, peers, traffic),
+    subscribe: new SubscribeHandler(resolver, traffic),
     admin: new AdminHandler(config.nodeId, config, gateway, resolver, peers),
     quorum: raft,
   };
@@ -271,6 +289,7 @@ export async function startBroker(
     replicas,
     logger: logger.child({ component: 'replication' }),
     shutdown: shutdown.signal,
+    traffic,
   });
   server.addService(fetchService.definition, fetchService.implementation);
 
@@ -298,6 +317,24 @@ export async function startBroker(
     },
   );
   if (config.cleaner.enable) cleaner.start();
+  let metricsServer: MetricsServer | null = null;
+  if (metrics !== null && config.metricsListen !== null) {
+    metrics.register(
+      nodeMetricsSources({
+        config,
+        clusterId: identity.clusterId,
+        isInService: () => isInService,
+        traffic,
+        state,
+        logs,
+        replicas,
+        groups,
+        raft: raft.node,
+        isActiveController: () => gateway.isActiveController(),
+      }),
+    );
+    metricsServer = await serveMetrics(metrics, config.metricsListen, logger);
+  }
   // Started once every service is in place, so the first message a peer gets answered finds the
   // whole node; peers' links retry until then.
   raft.node.start();
@@ -334,6 +371,7 @@ export async function startBroker(
         );
       }
       for (const service of HEALTH_SERVICES) health.setStatus(service, 'NOT_SERVING');
+      isInService = false;
       shutdown.abort();
       session.close();
       await retention.stop();
@@ -345,12 +383,40 @@ export async function startBroker(
       // otherwise hold tryShutdown until its timeout; and before the store, which it writes.
       await stopRaftNode(raft.node, config, logger);
       await shutdownServer(server, config.shutdownTimeoutMs, logger);
+      await metricsServer?.close();
       peers.close();
       await logs.close();
       await db.close();
       logger.info({}, 'broker stopped');
     },
   };
+}
+
+/** Binds the /metrics endpoint; a failure to bind stops the start like the gRPC port's. */
+async function serveMetrics(
+  metrics: NodeMetrics,
+  listen: { readonly host: string; readonly port: number },
+  logger: Logger,
+): Promise<MetricsServer> {
+  const metricsLogger = logger.child({ component: 'metrics' });
+  let served: MetricsServer;
+  try {
+    served = await startMetricsServer({
+      host: listen.host,
+      port: listen.port,
+      registry: metrics.registry,
+      onScrapeError: (error) => metricsLogger.error({ err: error }, 'a metrics scrape failed'),
+    });
+  } catch (error) {
+    throw new DataDirError(
+      `cannot serve metrics on ${listen.host}:${listen.port} (metrics.listen): ${(error as Error).message}. Is another process using that port?`,
+    );
+  }
+  metricsLogger.info(
+    { address: served.address, url: `http://${served.address}/metrics` },
+    'serving Prometheus metrics',
+  );
+  return served;
 }
 
 /** The Raft address of a member, from the membership in force. */

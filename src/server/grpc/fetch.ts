@@ -16,6 +16,7 @@ import type {
   FetchResponse__Output,
 } from '../../proto/index.js';
 import type { PartitionResolver } from '../partition-resolver.js';
+import type { TrafficCounters } from '../metrics/traffic.js';
 import { requireCount, requireEnum, requireInt, requireNonEmpty } from '../validate.js';
 import { toFetchedRecords } from './records.js';
 import { waitForAny } from '../../replication/index.js';
@@ -43,6 +44,8 @@ export class FetchHandler {
   constructor(
     private readonly resolver: PartitionResolver,
     private readonly forwarder: FetchForwarder,
+    /** Counts the batch bytes answered from this node's logs (fetchBytesOut). */
+    private readonly traffic: TrafficCounters,
   ) {}
 
   /**
@@ -118,6 +121,7 @@ export class FetchHandler {
     for (const read of reads) {
       // Past the last batch, not the last record: compaction may have left batches with none.
       read.response.nextOffset = readEndOf(read);
+      this.traffic.fetchBytesOut += read.bytes;
       if (format === 'BATCHES') read.response.recordBatches = read.batches;
       else read.response.records = await toFetchedRecords(read.batches, read.offset);
       partitions.push(read.response);

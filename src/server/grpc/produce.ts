@@ -24,6 +24,7 @@ import type {
   ProduceResult,
 } from '../../proto/index.js';
 import type { PartitionResolver, ResolvedPartition } from '../partition-resolver.js';
+import type { TrafficCounters } from '../metrics/traffic.js';
 import { isCompactedTopic, topicSettings } from '../topic-settings.js';
 import { requireCount, requireEnum, requireInt } from '../validate.js';
 import { waitForHighWatermark } from '../../replication/index.js';
@@ -76,6 +77,8 @@ export interface ProduceDeps {
   readonly metadata: MetadataService;
   readonly resolver: PartitionResolver;
   readonly now: () => number;
+  /** Counts the bytes of every batch appended here (produceBytesIn). */
+  readonly traffic: TrafficCounters;
 }
 
 export class ProduceHandler {
@@ -187,6 +190,7 @@ export class ProduceHandler {
       const appends = item.batches.map((batch) =>
         resolved.log.append(batch, resolved.partition.leaderEpoch, appendTimeMs).then((r) => {
           resolved.leader.onAppended();
+          this.deps.traffic.produceBytesIn += batch.length;
           return r;
         }),
       );

@@ -23,6 +23,7 @@ import {
 } from '../../proto/index.js';
 import type { PartitionLeader, ReplicaManager } from '../../replication/index.js';
 import { toServiceError, unary } from '../error-status.js';
+import type { TrafficCounters } from '../metrics/traffic.js';
 import { requireCount, requireInt } from '../validate.js';
 import { requireDecoded, tolerantDefinition } from './malformed.js';
 
@@ -30,6 +31,8 @@ export interface ReplicaFetchDeps {
   readonly replicas: ReplicaManager;
   readonly logger: Logger;
   readonly shutdown: AbortSignal;
+  /** Counts the batch bytes sent to followers (replicationBytesOut). */
+  readonly traffic: TrafficCounters;
 }
 
 export function replicaFetchService(deps: ReplicaFetchDeps): {
@@ -149,6 +152,7 @@ async function replicaFetch(
     }
     answer = await readAll(deps, request, partitionBytes, false);
   }
+  deps.traffic.replicationBytesOut += answer.bytes;
   return { partitions: answer.partitions };
 }
 

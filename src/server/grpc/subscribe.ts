@@ -10,6 +10,7 @@ import { limits } from '../../config/index.js';
 import { BrokerError } from '../../errors/index.js';
 import type { SubscribeRequest__Output, SubscribeResponse } from '../../proto/index.js';
 import type { PartitionResolver } from '../partition-resolver.js';
+import type { TrafficCounters } from '../metrics/traffic.js';
 import { requireEnum, requireInt, requireNonEmpty } from '../validate.js';
 import { toFetchedRecords } from './records.js';
 import { isPastHighWatermark } from './fetch.js';
@@ -22,7 +23,11 @@ const IDLE_WAIT_MS = 5_000;
 export class SubscribeHandler {
   private active = 0;
 
-  constructor(private readonly resolver: PartitionResolver) {}
+  constructor(
+    private readonly resolver: PartitionResolver,
+    /** Counts the batch bytes pushed to subscribers (fetchBytesOut). */
+    private readonly traffic: TrafficCounters,
+  ) {}
 
   async subscribe(
     call: grpc.ServerWritableStream<SubscribeRequest__Output, SubscribeResponse>,
@@ -78,6 +83,7 @@ export class SubscribeHandler {
       if (format === 'BATCHES') message.recordBatches = read.batches;
       else message.records = await toFetchedRecords(read.batches, offset);
       offset = nextOffset;
+      this.traffic.fetchBytesOut += read.bytes;
       if (!call.write(message)) await once(call, 'drain', { signal }).catch(() => undefined);
     }
   }
