@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BROKER_CONFIGS, brokerDefinition, envName, type ConfigDefinition } from './definitions.js';
 import { parseAddress, parseConfigValue, parseVoters, type VoterAddress } from './parse.js';
+import { POD_ENV, derivePodConfig } from './pod.js';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 export type TimestampTypeName = 'CreateTime' | 'LogAppendTime';
@@ -141,6 +142,7 @@ export function loadBrokerConfig(inputs: ConfigInputs): BrokerConfig {
   for (const [name, value] of Object.entries(inputs.flags)) {
     setChecked(raw, name, value, 'flag', `flag --${name.replaceAll('.', '-')}`);
   }
+  applyPodConfig(raw, inputs.env);
   return toBrokerConfig(raw);
 }
 
@@ -158,6 +160,25 @@ function setChecked(
   const parsed = parseConfigValue(definition, value);
   if (!parsed.ok) throw new ConfigError(`${parsed.error} (from ${where})`);
   raw.set(name, { value, source });
+}
+
+/**
+ * In a StatefulSet pod (BROOK_POD_MODE=true), fills node.id, listen, advertised.address and
+ * raft.voters from the pod's name and DNS (pod.ts) where no flag, env or file gave them.
+ */
+function applyPodConfig(
+  raw: Map<string, { value: string; source: ConfigSourceName }>,
+  env: Readonly<Record<string, string | undefined>>,
+): void {
+  const explicit = new Map<string, string>();
+  for (const [name, entry] of raw) {
+    if (entry.source !== 'default') explicit.set(name, entry.value);
+  }
+  const derived = derivePodConfig(env, explicit);
+  if (!derived.ok) throw new ConfigError(derived.error);
+  for (const [name, value] of Object.entries(derived.values)) {
+    setChecked(raw, name, value, 'env', `pod mode (${POD_ENV.mode})`);
+  }
 }
 
 function readConfigFile(file: string): Record<string, string> {

@@ -27,3 +27,12 @@ export {
   type TimestampTypeName,
 } from './config.js';
 export { limits } from './limits.js';
+export {
+  CLUSTER_DOMAIN_DEFAULT,
+  POD_DERIVED_KEYS,
+  POD_ENV,
+  POD_PORT_DEFAULT,
+  derivePodConfig,
+  type PodConfigResult,
+  type PodDerivedKey,
+} from './pod.js';

@@ -57,7 +57,10 @@ Examples:
   brook server --node-id 1 --listen 0.0.0.0:7071 --data-dir /var/lib/brook
   BROOK_LOG_FSYNC=interval brook server -c server.properties
   brook server --node-id 1 --listen 127.0.0.1:7071 --data-dir d1 \\
-    --voters 1@127.0.0.1:7071,2@127.0.0.1:7072,3@127.0.0.1:7073   # one of three Raft voters`,
+    --voters 1@127.0.0.1:7071,2@127.0.0.1:7072,3@127.0.0.1:7073   # one of three Raft voters
+
+In a Kubernetes StatefulSet pod, BROOK_POD_MODE=true derives node.id, listen,
+advertised.address and raft.voters from the pod's name and DNS (docs/kubernetes.md).`,
   );
   command.action(async (opts: Record<string, string | boolean | undefined>) => {
     await runServer(opts);
