@@ -175,6 +175,12 @@ export const ERRORS = {
     status: S.INVALID_ARGUMENT,
     message: 'the replication factor is not valid',
   },
+  INVALID_REPLICA_ASSIGNMENT: {
+    code: 39,
+    retriable: false,
+    status: S.INVALID_ARGUMENT,
+    message: 'the replica assignment is not valid',
+  },
   INVALID_CONFIG: {
     code: 40,
     retriable: false,
@@ -216,6 +222,12 @@ export const ERRORS = {
     retriable: false,
     status: S.RESOURCE_EXHAUSTED,
     message: 'the group has as many members as it may have',
+  },
+  NO_REASSIGNMENT_IN_PROGRESS: {
+    code: 85,
+    retriable: false,
+    status: S.FAILED_PRECONDITION,
+    message: 'no reassignment of the partition is in progress',
   },
   // Retriable once the sender has refreshed its metadata: another leader epoch began, and the
   // sender may still lead the new one (or learn who does).

@@ -4,7 +4,7 @@
  * touch. Pure: no I/O.
  */
 import { assert } from '../util/assert.js';
-import { topicConfigRecord, type MetadataRecord } from './records.js';
+import { topicConfigRecord, type MetadataRecord, type PartitionChangeRecord } from './records.js';
 
 export interface BrokerImage {
   readonly brokerId: number;
@@ -24,6 +24,27 @@ export interface PartitionImage {
   readonly leader: number;
   readonly leaderEpoch: number;
   readonly partitionEpoch: number;
+  /**
+   * While a reassignment is in progress (KIP-455): the replicas it adds, already in `replicas`
+   * and fetching, and those it removes once every target replica is in sync. Absent when none.
+   */
+  readonly addingReplicas?: readonly number[];
+  readonly removingReplicas?: readonly number[];
+}
+
+/** The replicas a reassignment in progress moves the partition to (all of them when none). */
+export function targetReplicas(partition: PartitionImage): readonly number[] {
+  const removing = partition.removingReplicas ?? [];
+  return removing.length === 0
+    ? partition.replicas
+    : partition.replicas.filter((r) => !removing.includes(r));
+}
+
+/** True while a reassignment of the partition is in progress. */
+export function isReassigning(partition: PartitionImage): boolean {
+  return (
+    (partition.addingReplicas?.length ?? 0) > 0 || (partition.removingReplicas?.length ?? 0) > 0
+  );
 }
 
 export interface TopicImage {
@@ -132,8 +153,19 @@ export class MetadataDelta {
         return;
       case 'PartitionRecord': {
         const topic = this.mutableTopic(record.topicId);
-        const { topicId: _topicId, type: _type, version: _version, ...partition } = record;
-        topic.partitions[record.partition] = partition;
+        const {
+          topicId: _topicId,
+          type: _type,
+          version: _version,
+          addingReplicas,
+          removingReplicas,
+          ...partition
+        } = record;
+        topic.partitions[record.partition] = withReassignment(
+          partition,
+          addingReplicas ?? [],
+          removingReplicas ?? [],
+        );
         topic.changed.add(record.partition);
         return;
       }
@@ -141,15 +173,7 @@ export class MetadataDelta {
         const topic = this.mutableTopic(record.topicId);
         const before = topic.partitions[record.partition];
         assert(before !== undefined, `change of unknown partition ${record.partition}`);
-        const leaderChanged = record.leader !== null;
-        topic.partitions[record.partition] = {
-          partition: before.partition,
-          replicas: record.replicas ?? before.replicas,
-          isr: record.isr ?? before.isr,
-          leader: record.leader ?? before.leader,
-          leaderEpoch: leaderChanged ? before.leaderEpoch + 1 : before.leaderEpoch,
-          partitionEpoch: before.partitionEpoch + 1,
-        };
+        topic.partitions[record.partition] = applyPartitionChange(before, record);
         topic.changed.add(record.partition);
         return;
       }
@@ -282,8 +306,41 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
     const configs = [...topic.configs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [name, value] of configs) records.push(topicConfigRecord(topic.name, name, value));
     for (const partition of topic.partitions) {
-      records.push({ type: 'PartitionRecord', version: 1, topicId: topic.topicId, ...partition });
+      const version = isReassigning(partition) ? 2 : 1;
+      records.push({ type: 'PartitionRecord', version, topicId: topic.topicId, ...partition });
     }
   }
   return records;
+}
+
+/**
+ * `before` with `record` applied. Replay derives the epochs: leaderEpoch + 1 when the record
+ * sets the leader, partitionEpoch + 1 always.
+ */
+export function applyPartitionChange(
+  before: PartitionImage,
+  record: PartitionChangeRecord,
+): PartitionImage {
+  return withReassignment(
+    {
+      partition: before.partition,
+      replicas: record.replicas ?? before.replicas,
+      isr: record.isr ?? before.isr,
+      leader: record.leader ?? before.leader,
+      leaderEpoch: record.leader === null ? before.leaderEpoch : before.leaderEpoch + 1,
+      partitionEpoch: before.partitionEpoch + 1,
+    },
+    record.addingReplicas ?? before.addingReplicas ?? [],
+    record.removingReplicas ?? before.removingReplicas ?? [],
+  );
+}
+
+/** The partition with the reassignment lists set when non-empty, and absent otherwise. */
+function withReassignment(
+  partition: Omit<PartitionImage, 'addingReplicas' | 'removingReplicas'>,
+  adding: readonly number[],
+  removing: readonly number[],
+): PartitionImage {
+  if (adding.length === 0 && removing.length === 0) return partition;
+  return { ...partition, addingReplicas: adding, removingReplicas: removing };
 }

@@ -62,10 +62,14 @@ export interface TopicRecord {
   readonly topicId: string;
 }
 
-/** Full state of one new partition. Later changes are PartitionChangeRecords. */
+/**
+ * Full state of one new partition (or, in a snapshot, of one partition). Later changes are
+ * PartitionChangeRecords. Version 2 carries a reassignment in progress (the two lists below);
+ * version 1 has none, so a release that predates reassignments refuses what it cannot apply.
+ */
 export interface PartitionRecord {
   readonly type: 'PartitionRecord';
-  readonly version: 1;
+  readonly version: 1 | 2;
   readonly topicId: string;
   readonly partition: number;
   /** Replica node ids, preferred leader first. */
@@ -77,6 +81,10 @@ export interface PartitionRecord {
   readonly leaderEpoch: number;
   /** Bumped on every change of the partition (leader, ISR or replicas). */
   readonly partitionEpoch: number;
+  /** v2: replicas a reassignment in progress adds (they are in `replicas` already). */
+  readonly addingReplicas?: readonly number[];
+  /** v2: replicas a reassignment in progress will remove once the added ones are in sync. */
+  readonly removingReplicas?: readonly number[];
 }
 
 /**
@@ -86,13 +94,18 @@ export interface PartitionRecord {
  */
 export interface PartitionChangeRecord {
   readonly type: 'PartitionChangeRecord';
-  readonly version: 1;
+  /** 2 when it sets addingReplicas or removingReplicas. */
+  readonly version: 1 | 2;
   readonly topicId: string;
   readonly partition: number;
   readonly isr: readonly number[] | null;
   /** The new leader (-1: none); null leaves the leader and its epoch as they are. */
   readonly leader: number | null;
   readonly replicas: readonly number[] | null;
+  /** v2: the reassignment's added replicas ([] when it ends); absent or null: unchanged. */
+  readonly addingReplicas?: readonly number[] | null;
+  /** v2: the reassignment's replicas to remove ([] when it ends); absent or null: unchanged. */
+  readonly removingReplicas?: readonly number[] | null;
 }
 
 /** Sets (value) or removes (null) one config entry of a topic. */
@@ -160,7 +173,11 @@ export function decodeMetadataEntry(data: Uint8Array): MetadataRecord[] {
 /** `value` as a record; throws on a type or version this release does not know. */
 export function checkMetadataRecord(value: unknown): MetadataRecord {
   const record = value as { type?: unknown; version?: unknown };
-  if (!TYPES.has(record.type as MetadataRecord['type']) || record.version !== 1) {
+  const isKnownVersion =
+    record.version === 1 ||
+    (record.version === 2 &&
+      (record.type === 'PartitionRecord' || record.type === 'PartitionChangeRecord'));
+  if (!TYPES.has(record.type as MetadataRecord['type']) || !isKnownVersion) {
     throw new Error(
       `unknown metadata record ${String(record.type)} v${String(record.version)}: ` +
         'this log was written by a newer Brook',

@@ -63,9 +63,22 @@ export function electLeader(
 export function partitionChange(
   topicId: string,
   before: PartitionImage,
-  after: { leader: number; isr: readonly number[]; replicas?: readonly number[] },
+  after: {
+    leader: number;
+    isr: readonly number[];
+    replicas?: readonly number[];
+    /** The reassignment's lists after the change; absent: as before. */
+    reassignment?: { adding: readonly number[]; removing: readonly number[] };
+  },
 ): PartitionChangeRecord | null {
   const replicas = after.replicas ?? before.replicas;
+  const adding = after.reassignment?.adding ?? before.addingReplicas ?? [];
+  const removing = after.reassignment?.removing ?? before.removingReplicas ?? [];
+  assert(
+    [...adding, ...removing].every((b) => replicas.includes(b)) &&
+      adding.every((b) => !removing.includes(b)),
+    `partition ${before.partition}: adding [${adding.join()}] and removing [${removing.join()}] are distinct replicas of [${replicas.join()}]`,
+  );
   assert(after.isr.length > 0, `partition ${before.partition}: the ISR is never empty`);
   assert(
     after.isr.every((b) => replicas.includes(b)),
@@ -78,8 +91,13 @@ export function partitionChange(
   const isIsrChanged = !sameSequence(before.isr, after.isr);
   const isLeaderChanged = before.leader !== after.leader;
   const isReplicasChanged = !sameSequence(before.replicas, replicas);
-  if (!isIsrChanged && !isLeaderChanged && !isReplicasChanged) return null;
-  return {
+  const isReassignmentChanged =
+    !sameSequence(before.addingReplicas ?? [], adding) ||
+    !sameSequence(before.removingReplicas ?? [], removing);
+  if (!isIsrChanged && !isLeaderChanged && !isReplicasChanged && !isReassignmentChanged) {
+    return null;
+  }
+  const change = {
     type: 'PartitionChangeRecord',
     version: 1,
     topicId,
@@ -87,7 +105,10 @@ export function partitionChange(
     isr: isIsrChanged ? [...after.isr] : null,
     leader: isLeaderChanged ? after.leader : null,
     replicas: isReplicasChanged ? [...replicas] : null,
-  };
+  } as const;
+  if (!isReassignmentChanged) return change;
+  // Version 2 only when it says something a release without reassignments could not apply.
+  return { ...change, version: 2, addingReplicas: [...adding], removingReplicas: [...removing] };
 }
 
 /** True when `a` and `b` hold the same numbers in the same order. */

@@ -7,9 +7,10 @@
  */
 import type { ErrorCode } from '../../errors/index.js';
 import { assert } from '../../util/assert.js';
-import type { MetadataImage, PartitionImage } from '../image.js';
+import { applyPartitionChange, type MetadataImage, type PartitionImage } from '../image.js';
 import type { Liveness } from './brokers.js';
 import { NO_LEADER, partitionChange } from './elections.js';
+import { completion } from './reassignments.js';
 import type { ControllerResult } from './topics.js';
 
 export interface AlterPartitionInput {
@@ -108,6 +109,15 @@ export function alterPartition(
   }
   if (isSameMembers(current.isr, input.newIsr)) {
     return { records: [], response: { errorCode: 'NONE', errorMessage: '', ...stateOf(current) } };
+  }
+  // The expansion that brings the last target replica in sync completes a reassignment.
+  const completed = completion(input.topicId, current, input.newIsr, liveness);
+  if (completed !== null) {
+    const applied = applyPartitionChange(current, completed);
+    return {
+      records: [completed],
+      response: { errorCode: 'NONE', errorMessage: '', ...stateOf(applied) },
+    };
   }
   const record = partitionChange(input.topicId, current, {
     leader: current.leader,
