@@ -76,18 +76,8 @@ export class PartitionLeader {
     this.isr = new Set(options.partition.isr);
     this.partitionEpoch = options.partition.partitionEpoch;
     this.epochStartOffset = options.log.logEndOffset;
-    const now = options.now();
-    for (const replicaId of this.replicas) {
-      if (replicaId === options.nodeId) continue;
-      // ISR members get a full lag allowance from the takeover, as in Kafka.
-      this.followers.set(replicaId, {
-        replicaId,
-        logEndOffset: -1,
-        lastCaughtUpMs: now,
-        lastFetchMs: now,
-        leaderEndAtLastFetch: -1,
-      });
-    }
+    // ISR members get a full lag allowance from the takeover, as in Kafka.
+    this.trackFollowers(options.now());
   }
 
   /** Members of the committed ISR (no copy: read on every acks=all produce). */
@@ -101,7 +91,26 @@ export class PartitionLeader {
     this.partitionEpoch = partition.partitionEpoch;
     this.isr = new Set(partition.isr);
     this.replicas = partition.replicas;
+    // A reassignment adds replicas (they start fetching from scratch) and later removes some.
+    this.trackFollowers(this.options.now());
     this.maybeAdvanceHighWatermark();
+  }
+
+  /** Progress entries for exactly the current replicas other than this leader. */
+  private trackFollowers(nowMs: number): void {
+    for (const replicaId of this.followers.keys()) {
+      if (!this.replicas.includes(replicaId)) this.followers.delete(replicaId);
+    }
+    for (const replicaId of this.replicas) {
+      if (replicaId === this.options.nodeId || this.followers.has(replicaId)) continue;
+      this.followers.set(replicaId, {
+        replicaId,
+        logEndOffset: -1,
+        lastCaughtUpMs: nowMs,
+        lastFetchMs: nowMs,
+        leaderEndAtLastFetch: -1,
+      });
+    }
   }
 
   /** Records a follower's fetch at `fetchOffset` (its log end); may raise the HW. */
