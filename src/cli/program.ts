@@ -11,6 +11,7 @@ import { registerClusterCommand } from './commands/cluster.js';
 import { registerConsumeCommand } from './commands/consume.js';
 import { registerDevCommand } from './commands/dev.js';
 import { registerGroupsCommand } from './commands/groups.js';
+import { registerPartitionsCommand } from './commands/partitions.js';
 import { registerProduceCommand } from './commands/produce.js';
 import { registerTopicsCommand } from './commands/topics.js';
 import { DEFAULT_BOOTSTRAP, bootstrapOf } from './commands/common.js';
@@ -53,6 +54,7 @@ Examples:
   brook groups describe billing`,
     );
   registerTopicsCommand(program, io);
+  registerPartitionsCommand(program, io);
   registerProduceCommand(program, io);
   registerConsumeCommand(program, io);
   registerGroupsCommand(program, io);

@@ -18,6 +18,8 @@ import type {
   AlterConfigsResponse__Output,
   ConfigSource__Output,
   CreatePartitionsResponse__Output,
+  AlterPartitionReassignmentsResponse__Output,
+  ListPartitionReassignmentsResponse__Output,
   CreateTopicsResponse__Output,
   DeleteRecordsResponse__Output,
   DeleteTopicsResponse__Output,
@@ -262,6 +264,34 @@ function withError<T extends object>(
 
 function resourceTypeOf(type: string): ResourceType {
   return type === 'BROKER' ? 'broker' : 'topic';
+}
+
+/** Where a partition's replicas should go; `replicas: null` cancels its reassignment. */
+export interface PartitionReassignment {
+  readonly topic: string;
+  readonly partition: number;
+  /** Target broker ids, preferred leader first; null cancels the reassignment in progress. */
+  readonly replicas: readonly number[] | null;
+}
+
+/** A partition's answer to alterPartitionReassignments. */
+export interface ReassignmentOutcome {
+  readonly topic: string;
+  readonly partition: number;
+  /** INVALID_REPLICA_ASSIGNMENT, NO_REASSIGNMENT_IN_PROGRESS, UNKNOWN_TOPIC_OR_PARTITION, ... */
+  readonly error?: BrokerError;
+}
+
+/** A reassignment in progress. */
+export interface OngoingReassignment {
+  readonly topic: string;
+  readonly partition: number;
+  /** The target first, then the replicas being removed. */
+  readonly replicas: readonly number[];
+  readonly addingReplicas: readonly number[];
+  readonly removingReplicas: readonly number[];
+  readonly isr: readonly number[];
+  readonly leaderId: number;
 }
 
 /** Administration of a Brook cluster. Create one per application and close() it when done. */
@@ -536,6 +566,49 @@ export class Admin {
     offsets: readonly GroupOffsetCommit[],
   ): Promise<GroupCommitResult[]> {
     return commitOffsets(this.groups, groupId, offsets);
+  }
+
+  /**
+   * Moves partitions onto other brokers (or cancels moves). Answers once the controller has
+   * started each move; the data is copied afterwards: follow it with listPartitionReassignments.
+   */
+  async alterPartitionReassignments(
+    partitions: readonly PartitionReassignment[],
+  ): Promise<ReassignmentOutcome[]> {
+    if (partitions.length === 0) return [];
+    const request = {
+      partitions: partitions.map((p) => ({
+        topic: p.topic,
+        partition: p.partition,
+        replicas: p.replicas === null ? [] : [...p.replicas],
+        cancel: p.replicas === null,
+      })),
+    };
+    const response = await this.call<AlterPartitionReassignmentsResponse__Output>((client, o, cb) =>
+      client.alterPartitionReassignments(request, o, cb),
+    );
+    return response.results.map((r) =>
+      withError(
+        { topic: r.topic, partition: r.partition },
+        brokerErrorOf(r.errorCode, r.errorMessage),
+      ),
+    );
+  }
+
+  /** The reassignments in progress (of `topics`, or all), sorted by topic and partition. */
+  async listPartitionReassignments(topics: readonly string[] = []): Promise<OngoingReassignment[]> {
+    const response = await this.call<ListPartitionReassignmentsResponse__Output>((client, o, cb) =>
+      client.listPartitionReassignments({ topics: [...topics] }, o, cb),
+    );
+    return response.reassignments.map((r) => ({
+      topic: r.topic,
+      partition: r.partition,
+      replicas: r.replicas,
+      addingReplicas: r.addingReplicas,
+      removingReplicas: r.removingReplicas,
+      isr: r.isr,
+      leaderId: r.leaderId,
+    }));
   }
 
   /** Closes the channels; calls in flight fail with CANCELLED. */

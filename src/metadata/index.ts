@@ -16,6 +16,8 @@ export {
   imageToRecords,
   type BrokerImage,
   type MetadataChanges,
+  isReassigning,
+  targetReplicas,
   type PartitionImage,
   type TopicImage,
 } from './image.js';
@@ -41,3 +43,9 @@ export {
   type ConfigChange,
 } from './controller/topics.js';
 export { effectiveTopicConfigs, type EffectiveConfig } from './controller/topic-configs.js';
+export {
+  listReassignments,
+  type ReassignmentInput,
+  type ReassignmentResult,
+  type ReassignmentStatus,
+} from './controller/reassignments.js';

@@ -11,6 +11,7 @@ import type {
   CreateTopicResult,
   ItemResult,
 } from './controller/topics.js';
+import type { ReassignmentInput, ReassignmentResult } from './controller/reassignments.js';
 
 export interface MetadataService {
   image(): MetadataImage;
@@ -32,4 +33,5 @@ export interface MetadataService {
     changes: readonly ConfigChange[],
     validateOnly: boolean,
   ): Promise<ItemResult>;
+  alterPartitionReassignments(inputs: readonly ReassignmentInput[]): Promise<ReassignmentResult[]>;
 }

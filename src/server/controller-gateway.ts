@@ -20,9 +20,12 @@ import type {
   MetadataService,
   MetadataState,
   QuorumController,
+  ReassignmentInput,
+  ReassignmentResult,
 } from '../metadata/index.js';
 import type {
   AlterConfigsResponse__Output,
+  AlterPartitionReassignmentsResponse__Output,
   CreatePartitionsResponse__Output,
   CreateTopicsResponse__Output,
   DeleteTopicsResponse__Output,
@@ -107,6 +110,27 @@ export class ControllerGateway implements MetadataService {
             topics: requests,
             validateOnly,
           })
+        ).results,
+    );
+  }
+
+  alterPartitionReassignments(inputs: readonly ReassignmentInput[]): Promise<ReassignmentResult[]> {
+    return this.route(
+      (c) => c.alterPartitionReassignments(inputs),
+      async (address) =>
+        (
+          await this.forward<AlterPartitionReassignmentsResponse__Output>(
+            address,
+            'AlterPartitionReassignments',
+            {
+              partitions: inputs.map((i) => ({
+                topic: i.topic,
+                partition: i.partition,
+                replicas: i.replicas ?? [],
+                cancel: i.replicas === null,
+              })),
+            },
+          )
         ).results,
     );
   }

@@ -1198,12 +1198,14 @@ describe('generated bad input', () => {
       '/brook.v1.Admin/CreatePartitions',
       '/brook.v1.Admin/AlterConfigs',
       '/brook.v1.Admin/DeleteRecords',
+      '/brook.v1.Admin/AlterPartitionReassignments',
     ];
     const neverWaiting = [
       '/brook.v1.Broker/ListOffsets',
       '/brook.v1.Broker/Metadata',
       '/brook.v1.Admin/DescribeConfigs',
       '/brook.v1.Admin/DescribeCluster',
+      '/brook.v1.Admin/ListPartitionReassignments',
     ];
     const garbage = fc.oneof(
       // Field 2047 with wire type 7 (or 6): no protobuf decoder can accept it.

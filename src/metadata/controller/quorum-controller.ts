@@ -12,6 +12,11 @@
  * Broker sessions (last heartbeat, controlled-shutdown requests) live in memory, as in Kafka: a
  * new controller gives every unfenced broker a full session timeout from its activation.
  */
+import {
+  alterPartitionReassignments,
+  type ReassignmentInput,
+  type ReassignmentResult,
+} from './reassignments.js';
 import type { Logger } from 'pino';
 import { BrokerError, type LeaderHint } from '../../errors/index.js';
 import { Role, type SoftState } from '../../raft/types.js';
@@ -192,6 +197,10 @@ export class QuorumController {
       }
       return { records, response: { name, errorCode: 'NONE', errorMessage: '' } };
     }, validateOnly);
+  }
+
+  alterPartitionReassignments(inputs: readonly ReassignmentInput[]): Promise<ReassignmentResult[]> {
+    return this.run((image) => alterPartitionReassignments(image, inputs, this.liveness(image)));
   }
 
   /** Stops the timers; queued operations still settle. */

@@ -26,6 +26,7 @@ import type { ProduceHandler } from './produce.js';
 import type { SubscribeHandler } from './subscribe.js';
 import type { PartitionResolver } from '../partition-resolver.js';
 import type { QuorumSource } from './quorum.js';
+import { alterPartitionReassignments, listPartitionReassignments } from './reassignments.js';
 
 export interface ServiceDeps {
   readonly logger: Logger;
@@ -102,6 +103,13 @@ export function adminService(deps: ServiceDeps): AdminHandlers {
     ),
     DescribeCluster: unary('DescribeCluster', logger, () =>
       Promise.resolve(describeCluster(deps.metadata, deps.clusterId, deps.quorum)),
+    ),
+    AlterPartitionReassignments: unary('AlterPartitionReassignments', logger, (r, call) => {
+      refuseSecondHop(call, deps);
+      return alterPartitionReassignments(deps.metadata, r);
+    }),
+    ListPartitionReassignments: unary('ListPartitionReassignments', logger, (r) =>
+      Promise.resolve(listPartitionReassignments(deps.metadata, r)),
     ),
   };
 }
