@@ -65,7 +65,8 @@ Examples:
           await write(io.stdout, `${options.cancel === true ? 'Cancelling' : 'Moving'} ${name}.\n`);
         } else {
           failed++;
-          io.stderr.write(`brook: ${name}: ${describeError(outcome.error, bootstrap)}\n`);
+          // The broker's message names the partition already.
+          io.stderr.write(`brook: ${describeError(outcome.error, bootstrap)}\n`);
         }
       }
       const started = outcomes.filter((o) => o.error === undefined);

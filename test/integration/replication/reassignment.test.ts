@@ -121,6 +121,22 @@ describe('partition reassignment', () => {
       bootstrapOf(nodes).join(','),
     ]);
     expect(listed.stdout).toBe('No reassignment in progress.\n');
+    const refused = await runCli([
+      'partitions',
+      'reassign',
+      '--topic',
+      TOPIC,
+      '--partition',
+      '1',
+      '--replicas',
+      '99',
+      '--bootstrap',
+      bootstrapOf(nodes).join(','),
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(
+      `brook: ${TOPIC}-1: broker(s) 99 are not registered (INVALID_REPLICA_ASSIGNMENT)\n`,
+    );
   });
 
   it('refuses bad requests with the Kafka codes, changing nothing', async () => {
