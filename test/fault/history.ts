@@ -214,3 +214,18 @@ export async function readHistory(file: string): Promise<Op[]> {
       }
     });
 }
+
+/** The harness's progress line: sends acknowledged and failed so far, records consumed. */
+export function progressLine(history: HistoryRecorder): string {
+  let ok = 0;
+  let failed = 0;
+  let consumed = 0;
+  for (const op of history.history) {
+    if (op.f === 'consume') consumed++;
+    if (op.f !== 'send') continue;
+    if (op.type === 'ok') ok++;
+    else if (op.type === 'fail' || op.type === 'info') failed++;
+  }
+  const consumes = consumed > 0 ? `, ${consumed} records consumed` : '';
+  return `${(history.nowMs() / 1000).toFixed(0)} s: ${ok} sends acknowledged, ${failed} failed or unknown${consumes}`;
+}

@@ -12,7 +12,13 @@ import { Admin } from '../../src/client/index.js';
 import { SeededRng } from '../../src/util/rng.js';
 import { checkAll, summarize, type CombinedResult } from './checker/index.js';
 import { FAULT_SERVER_ARGS, FaultCluster } from './cluster/fault-cluster.js';
-import { HistoryRecorder, NEMESIS_PROCESS, type NemesisValue, type Op } from './history.js';
+import {
+  HistoryRecorder,
+  NEMESIS_PROCESS,
+  progressLine,
+  type NemesisValue,
+  type Op,
+} from './history.js';
 import { FaultNetwork } from './net/index.js';
 import type { FaultKind, NemesisEnv } from './nemesis/faults.js';
 import { runNemesis, type SecondsRange } from './nemesis/schedule.js';
@@ -276,20 +282,6 @@ function nemesisLog(history: readonly Op[]): string {
       return `${at} s  ${value.phase.padEnd(5)}  ${op.f.padEnd(9)}  nodes ${value.nodes.join(',')}  ${value.detail}\n`;
     })
     .join('');
-}
-
-function progressLine(history: HistoryRecorder): string {
-  let ok = 0;
-  let failed = 0;
-  let consumed = 0;
-  for (const op of history.history) {
-    if (op.f === 'consume') consumed++;
-    if (op.f !== 'send') continue;
-    if (op.type === 'ok') ok++;
-    else if (op.type === 'fail' || op.type === 'info') failed++;
-  }
-  const consumes = consumed > 0 ? `, ${consumed} records consumed` : '';
-  return `${(history.nowMs() / 1000).toFixed(0)} s: ${ok} sends acknowledged, ${failed} failed or unknown${consumes}`;
 }
 
 /** The command that repeats a run's settings and seed (timing makes no run exactly repeatable). */

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { SeededRng } from '../../../src/util/rng.js';
 import { brookBinPath } from '../../../src/util/brook-bin.js';
 import { checkAll, summarize, type CombinedResult } from '../../fault/checker/index.js';
-import { HistoryRecorder } from '../../fault/history.js';
+import { HistoryRecorder, progressLine } from '../../fault/history.js';
 import { writeReport } from '../../fault/report/index.js';
 import { GroupsWorkload } from '../../fault/workload/groups.js';
 import type { WorkloadContext } from '../../fault/workload/workload.js';
@@ -303,17 +303,4 @@ export function figureLines(summary: RehearsalSummary): string[] {
         `${f.wasOutOfIsr ? ', left ISRs' : ''}${f.notes.map((n) => `; ${n}`).join('')}`,
     ),
   ];
-}
-
-function progressLine(history: HistoryRecorder): string {
-  let ok = 0;
-  let failed = 0;
-  let consumed = 0;
-  for (const op of history.history) {
-    if (op.f === 'consume') consumed++;
-    if (op.f !== 'send') continue;
-    if (op.type === 'ok') ok++;
-    else if (op.type === 'fail' || op.type === 'info') failed++;
-  }
-  return `${(history.nowMs() / 1000).toFixed(0)} s: ${ok} sends acknowledged, ${failed} failed or unknown, ${consumed} consumed`;
 }
