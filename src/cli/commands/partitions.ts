@@ -5,13 +5,11 @@
  * gone. Ctrl-C stops the watching, not the moves.
  */
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import type { Admin, OngoingReassignment, PartitionReassignment } from '../../client/index.js';
+import type { OngoingReassignment, PartitionReassignment } from '../../client/index.js';
 import { ExitError, UsageError, describeError, formatTable, write, type CliIo } from '../output.js';
 import { addBootstrapOption, integerIn, withAdmin, type BootstrapOptions } from './common.js';
-
-const PROGRESS_INTERVAL_MS = 1_000;
+import { followReassignments } from './reassign-progress.js';
 
 interface ReassignOptions extends BootstrapOptions {
   topic?: string;
@@ -70,7 +68,7 @@ Examples:
         }
       }
       const started = outcomes.filter((o) => o.error === undefined);
-      if (options.wait && started.length > 0) await follow(admin, io, started);
+      if (options.wait && started.length > 0) await followReassignments(admin, io, started);
       if (failed > 0) throw new ExitError(1);
     });
   });
@@ -105,45 +103,6 @@ function tableRow(r: OngoingReassignment): string[] {
     r.isr.join(','),
     String(r.leaderId),
   ];
-}
-
-/** Prints progress until none of `partitions` is being reassigned any more. */
-async function follow(
-  admin: Admin,
-  io: CliIo,
-  partitions: readonly { topic: string; partition: number }[],
-): Promise<void> {
-  const startedAt = Date.now();
-  const wanted = new Set(partitions.map((p) => `${p.topic}\u0000${p.partition}`));
-  const topics = [...new Set(partitions.map((p) => p.topic))];
-  for (;;) {
-    const ongoing = (await admin.listPartitionReassignments(topics)).filter((r) =>
-      wanted.has(`${r.topic}\u0000${r.partition}`),
-    );
-    const seconds = ((Date.now() - startedAt) / 1000).toFixed(0);
-    const done = partitions.length - ongoing.length;
-    if (ongoing.length === 0) {
-      await write(
-        io.stdout,
-        `Done: ${done} of ${partitions.length} partition(s) moved in ${seconds} s.\n`,
-      );
-      return;
-    }
-    const detail = ongoing
-      .map((r) => {
-        const target = r.replicas.filter((b) => !r.removingReplicas.includes(b));
-        const inSync = target.filter((b) => r.isr.includes(b)).length;
-        return `${r.topic}-${r.partition} ${inSync}/${target.length} in sync`;
-      })
-      .slice(0, 5)
-      .join(', ');
-    const more = ongoing.length > 5 ? `, and ${ongoing.length - 5} more` : '';
-    await write(
-      io.stdout,
-      `${seconds} s: ${done} of ${partitions.length} done; ${detail}${more} (Ctrl-C stops watching; the moves go on)\n`,
-    );
-    await sleep(PROGRESS_INTERVAL_MS);
-  }
 }
 
 /** The moves the options name: one partition from the flags, or a plan file. */
