@@ -7,6 +7,7 @@
  * stderr starting with `brook: `.
  */
 import { Command, CommanderError } from 'commander';
+import { registerBrokersCommand } from './commands/brokers.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerConsumeCommand } from './commands/consume.js';
 import { registerDevCommand } from './commands/dev.js';
@@ -55,6 +56,7 @@ Examples:
     );
   registerTopicsCommand(program, io);
   registerPartitionsCommand(program, io);
+  registerBrokersCommand(program, io);
   registerProduceCommand(program, io);
   registerConsumeCommand(program, io);
   registerGroupsCommand(program, io);

@@ -31,6 +31,7 @@ import type {
   QuorumRole__Output,
   ReplicationState__Output,
   TopicResult__Output,
+  UnregisterBrokerResponse__Output,
 } from '../proto/index.js';
 import {
   brokerErrorOf,
@@ -103,14 +104,25 @@ export interface TopicOutcome {
 
 export type ResourceType = 'topic' | 'broker';
 
-/** A topic (by name) or a broker (by node id; empty for the answering node). */
+/**
+ * A topic (by name) or a broker (by node id). An empty broker name is the answering node when
+ * describing, and every broker (the cluster-wide default) when altering.
+ */
 export interface ConfigResource {
   readonly type: ResourceType;
   readonly name: string;
 }
 
 /** Where a config value comes from. */
-export type ConfigSource = 'topic' | 'static' | 'default' | 'unknown';
+export type ConfigSource =
+  | 'topic'
+  /** A dynamic config set on this broker. */
+  | 'dynamic-broker'
+  /** A dynamic config set for every broker. */
+  | 'dynamic-default'
+  | 'static'
+  | 'default'
+  | 'unknown';
 
 export interface ConfigEntry {
   readonly name: string;
@@ -125,7 +137,7 @@ export interface DescribeConfigsResult extends ConfigResource {
   readonly error?: BrokerError;
 }
 
-/** One config change: set `name` to `value`, or delete the topic's own value. */
+/** One config change: set `name` to `value`, or delete the resource's own value. */
 export interface AlterConfigOp {
   readonly name: string;
   readonly value?: string;
@@ -250,6 +262,8 @@ const RESOURCE_TYPES = { topic: 'TOPIC', broker: 'BROKER' } as const;
 const CONFIG_SOURCES: Record<ConfigSource__Output, ConfigSource> = {
   CONFIG_SOURCE_UNSPECIFIED: 'unknown',
   TOPIC_CONFIG: 'topic',
+  DYNAMIC_BROKER_CONFIG: 'dynamic-broker',
+  DYNAMIC_DEFAULT_BROKER_CONFIG: 'dynamic-default',
   STATIC_BROKER_CONFIG: 'static',
   DEFAULT_CONFIG: 'default',
 };
@@ -609,6 +623,23 @@ export class Admin {
       isr: r.isr,
       leaderId: r.leaderId,
     }));
+  }
+
+  /**
+   * Removes a broker from the cluster: drops its registration and, if it is a Raft observer,
+   * takes it out of the metadata quorum. For a broker that holds no replicas (move them first,
+   * e.g. with `brook brokers drain`) and whose process is gone. Rejects with a BrokerError when
+   * refused: BROKER_ID_NOT_REGISTERED, or INVALID_REQUEST for a Raft voter, a broker that still
+   * holds replicas, or one that is running; the message says what to do first. A call retried
+   * after its first attempt succeeded can report BROKER_ID_NOT_REGISTERED.
+   */
+  async unregisterBroker(brokerId: number): Promise<void> {
+    checkInteger('brokerId', brokerId, 0, 2 ** 31 - 1);
+    const response = await this.call<UnregisterBrokerResponse__Output>((client, o, cb) =>
+      client.unregisterBroker({ brokerId }, o, cb),
+    );
+    const error = brokerErrorOf(response.errorCode, response.errorMessage);
+    if (error !== null) throw error;
   }
 
   /** Closes the channels; calls in flight fail with CANCELLED. */

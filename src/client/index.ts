@@ -77,6 +77,8 @@ export type {
   TopicDescription,
   TopicOutcome,
 } from './admin.js';
+export { planDrain } from './drain-plan.js';
+export type { DrainBroker, DrainPartition, DrainPlan } from './drain-plan.js';
 export { GROUP_STATES } from './admin-groups.js';
 export type {
   GroupCommitResult,

@@ -410,6 +410,23 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   },
 ];
 
+/**
+ * Dynamic broker configuration: set while the cluster runs, through AlterConfigs on a BROKER
+ * resource (a node id, or empty for every node), and kept in the metadata log. Kafka's names.
+ */
+export const DYNAMIC_BROKER_CONFIGS: readonly ConfigDefinition[] = [
+  {
+    name: 'leader.replication.throttled.rate',
+    type: int(1, LONG_MAX),
+    defaultValue: null,
+    doc: 'Bytes per second a partition leader sends, over all its partitions, to replicas that a reassignment is adding and that are not in sync yet; unset: no limit. In-sync followers are never throttled. `brook partitions reassign --throttle` sets it for the move.',
+  },
+];
+
+export function dynamicBrokerDefinition(name: string): ConfigDefinition | undefined {
+  return DYNAMIC_BROKER_CONFIGS.find((d) => d.name === name);
+}
+
 export function brokerDefinition(name: string): ConfigDefinition | undefined {
   return BROKER_CONFIGS.find((d) => d.name === name);
 }

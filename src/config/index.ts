@@ -1,6 +1,8 @@
 /** Broker and topic configuration: definitions, parsing, loading. */
 export {
   BROKER_CONFIGS,
+  DYNAMIC_BROKER_CONFIGS,
+  dynamicBrokerDefinition,
   TOPIC_CONFIGS,
   brokerDefinition,
   topicDefinition,

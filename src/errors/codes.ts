@@ -266,6 +266,13 @@ export const ERRORS = {
     message: 'a record in the batch is not valid',
   },
   // Not retriable: the node's data dir belongs to another cluster; an operator must fix it.
+  // Not retriable: the broker id has no registration (never registered, or unregistered).
+  BROKER_ID_NOT_REGISTERED: {
+    code: 102,
+    retriable: false,
+    status: S.FAILED_PRECONDITION,
+    message: 'the broker id is not registered',
+  },
   INCONSISTENT_CLUSTER_ID: {
     code: 104,
     retriable: false,

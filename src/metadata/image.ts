@@ -4,7 +4,12 @@
  * touch. Pure: no I/O.
  */
 import { assert } from '../util/assert.js';
-import { topicConfigRecord, type MetadataRecord, type PartitionChangeRecord } from './records.js';
+import {
+  brokerConfigRecord,
+  topicConfigRecord,
+  type MetadataRecord,
+  type PartitionChangeRecord,
+} from './records.js';
 
 export interface BrokerImage {
   readonly brokerId: number;
@@ -65,7 +70,16 @@ export class MetadataImage {
     readonly topicsById: ReadonlyMap<string, TopicImage>,
     /** Raft index of the last metadata entry applied; -1 for none. */
     readonly offset: number,
+    /** Dynamic broker configs set through AlterConfigs, by broker id ('' for every broker). */
+    readonly brokerConfigs: ReadonlyMap<string, ReadonlyMap<string, string>> = new Map(),
   ) {}
+
+  /** Dynamic broker config `name` in force on broker `brokerId`: its own, else the cluster's. */
+  brokerConfig(brokerId: number, name: string): string | undefined {
+    return (
+      this.brokerConfigs.get(String(brokerId))?.get(name) ?? this.brokerConfigs.get('')?.get(name)
+    );
+  }
 
   topic(name: string): TopicImage | undefined {
     return this.topicsByName.get(name);
@@ -83,7 +97,7 @@ export interface MetadataChanges {
    * empty and a listener must reconcile everything against the new image.
    */
   readonly isReload: boolean;
-  /** Brokers registered, fenced or unfenced. */
+  /** Brokers registered, fenced, unfenced or unregistered (then absent from the image). */
   readonly changedBrokers: readonly number[];
   readonly createdTopics: readonly TopicImage[];
   readonly deletedTopics: readonly TopicImage[];
@@ -100,6 +114,8 @@ export class MetadataDelta {
   private readonly brokers: Map<number, BrokerImage>;
   private readonly topics = new Map<string, MutableTopic | null>();
   private readonly changedBrokers = new Set<number>();
+  /** Copied from the base on the first broker ConfigRecord. */
+  private brokerConfigs: Map<string, ReadonlyMap<string, string>> | null = null;
   private offset: number;
 
   constructor(private readonly base: MetadataImage) {
@@ -141,6 +157,15 @@ export class MetadataDelta {
         this.changedBrokers.add(record.brokerId);
         return;
       }
+      case 'UnregisterBrokerRecord': {
+        const broker = this.brokers.get(record.brokerId);
+        assert(broker !== undefined, `${record.type} for unknown broker ${record.brokerId}`);
+        // As for fencing: a record for an older registration leaves the newer one in place.
+        if (broker.brokerEpoch !== record.brokerEpoch) return;
+        this.brokers.delete(record.brokerId);
+        this.changedBrokers.add(record.brokerId);
+        return;
+      }
       case 'TopicRecord':
         this.topics.set(record.topicId, {
           name: record.name,
@@ -178,6 +203,15 @@ export class MetadataDelta {
         return;
       }
       case 'ConfigRecord': {
+        if (record.resourceType === 'broker') {
+          this.brokerConfigs ??= new Map(this.base.brokerConfigs);
+          const entries = new Map(this.brokerConfigs.get(record.resourceName));
+          if (record.value === null) entries.delete(record.name);
+          else entries.set(record.name, record.value);
+          if (entries.size === 0) this.brokerConfigs.delete(record.resourceName);
+          else this.brokerConfigs.set(record.resourceName, entries);
+          return;
+        }
         const topic = this.mutableTopicByName(record.resourceName);
         if (record.value === null) topic.configs.delete(record.name);
         else topic.configs.set(record.name, record.value);
@@ -225,7 +259,13 @@ export class MetadataDelta {
       }
       if (topic.configsChanged === true) changedConfigs.push(image.name);
     }
-    const image = new MetadataImage(new Map(this.brokers), byName, byId, this.offset);
+    const image = new MetadataImage(
+      new Map(this.brokers),
+      byName,
+      byId,
+      this.offset,
+      this.brokerConfigs ?? this.base.brokerConfigs,
+    );
     const changes: MetadataChanges = {
       isReload: false,
       changedBrokers: [...this.changedBrokers],
@@ -301,9 +341,16 @@ export function imageToRecords(image: MetadataImage): MetadataRecord[] {
       });
     }
   }
+  const byName = ([a]: [string, unknown], [b]: [string, unknown]): number =>
+    a < b ? -1 : a > b ? 1 : 0;
+  for (const [resource, entries] of [...image.brokerConfigs].sort(byName)) {
+    for (const [name, value] of [...entries].sort(byName)) {
+      records.push(brokerConfigRecord(resource, name, value));
+    }
+  }
   for (const topic of topics) {
     records.push({ type: 'TopicRecord', version: 1, name: topic.name, topicId: topic.topicId });
-    const configs = [...topic.configs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const configs = [...topic.configs].sort(byName);
     for (const [name, value] of configs) records.push(topicConfigRecord(topic.name, name, value));
     for (const partition of topic.partitions) {
       const version = isReassigning(partition) ? 2 : 1;

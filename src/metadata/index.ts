@@ -35,6 +35,7 @@ export type {
   RegisterBrokerResponse,
 } from './controller/brokers.js';
 export type { AlterPartitionInput, AlterPartitionResponse } from './controller/partitions.js';
+export type { UnregisterBrokerResponse } from './controller/unregister.js';
 export {
   checkTopicName,
   type CreateTopicInput,

@@ -12,6 +12,7 @@ import type {
   ItemResult,
 } from './controller/topics.js';
 import type { ReassignmentInput, ReassignmentResult } from './controller/reassignments.js';
+import type { UnregisterBrokerResponse } from './controller/unregister.js';
 
 export interface MetadataService {
   image(): MetadataImage;
@@ -34,4 +35,15 @@ export interface MetadataService {
     validateOnly: boolean,
   ): Promise<ItemResult>;
   alterPartitionReassignments(inputs: readonly ReassignmentInput[]): Promise<ReassignmentResult[]>;
+  /**
+   * Drops a broker's registration and, once that has committed, takes it out of the Raft
+   * observers; see ControllerGateway.unregisterBroker.
+   */
+  unregisterBroker(brokerId: number): Promise<UnregisterBrokerResponse>;
+  /** Dynamic broker configs of `resource`: a node id, or '' for every node. */
+  alterBrokerConfigs(
+    resource: string,
+    changes: readonly ConfigChange[],
+    validateOnly: boolean,
+  ): Promise<ItemResult>;
 }

@@ -12,6 +12,7 @@ export type MetadataRecord =
   | RegisterBrokerRecord
   | FenceBrokerRecord
   | UnfenceBrokerRecord
+  | UnregisterBrokerRecord
   | TopicRecord
   | PartitionRecord
   | PartitionChangeRecord
@@ -49,6 +50,18 @@ export interface FenceBrokerRecord {
 /** The broker heartbeats and has caught up with the metadata: it may lead and join ISRs. */
 export interface UnfenceBrokerRecord {
   readonly type: 'UnfenceBrokerRecord';
+  readonly version: 1;
+  readonly brokerId: number;
+  readonly brokerEpoch: number;
+}
+
+/**
+ * The broker is removed from the cluster (KIP-631's UnregisterBrokerRecord): its registration is
+ * dropped. The controller writes it only for a fenced broker that no partition names, so nothing
+ * refers to the id afterwards. Applies only to the registration of `brokerEpoch`.
+ */
+export interface UnregisterBrokerRecord {
+  readonly type: 'UnregisterBrokerRecord';
   readonly version: 1;
   readonly brokerId: number;
   readonly brokerEpoch: number;
@@ -108,11 +121,15 @@ export interface PartitionChangeRecord {
   readonly removingReplicas?: readonly number[] | null;
 }
 
-/** Sets (value) or removes (null) one config entry of a topic. */
+/**
+ * Sets (value) or removes (null) one config entry of a topic, or (v2) a dynamic broker config:
+ * resourceName is a broker id, or empty for the cluster-wide default. Broker entries are v2 so a
+ * release that knows only topic configs refuses the log instead of misapplying them.
+ */
 export interface ConfigRecord {
   readonly type: 'ConfigRecord';
-  readonly version: 1;
-  readonly resourceType: 'topic';
+  readonly version: 1 | 2;
+  readonly resourceType: 'topic' | 'broker';
   readonly resourceName: string;
   readonly name: string;
   readonly value: string | null;
@@ -130,6 +147,22 @@ export function topicConfigRecord(topic: string, name: string, value: string | n
   };
 }
 
+/** The ConfigRecord that sets (or removes) dynamic broker config `name` of broker `broker` ('' for all). */
+export function brokerConfigRecord(
+  broker: string,
+  name: string,
+  value: string | null,
+): ConfigRecord {
+  return {
+    type: 'ConfigRecord',
+    version: 2,
+    resourceType: 'broker',
+    resourceName: broker,
+    name,
+    value,
+  };
+}
+
 export interface RemoveTopicRecord {
   readonly type: 'RemoveTopicRecord';
   readonly version: 1;
@@ -140,6 +173,7 @@ const TYPES = new Set<MetadataRecord['type']>([
   'RegisterBrokerRecord',
   'FenceBrokerRecord',
   'UnfenceBrokerRecord',
+  'UnregisterBrokerRecord',
   'TopicRecord',
   'PartitionRecord',
   'PartitionChangeRecord',
@@ -176,7 +210,9 @@ export function checkMetadataRecord(value: unknown): MetadataRecord {
   const isKnownVersion =
     record.version === 1 ||
     (record.version === 2 &&
-      (record.type === 'PartitionRecord' || record.type === 'PartitionChangeRecord'));
+      (record.type === 'PartitionRecord' ||
+        record.type === 'PartitionChangeRecord' ||
+        record.type === 'ConfigRecord'));
   if (!TYPES.has(record.type as MetadataRecord['type']) || !isKnownVersion) {
     throw new Error(
       `unknown metadata record ${String(record.type)} v${String(record.version)}: ` +

@@ -30,6 +30,8 @@ export type * from '../gen/brook/v1/ListPartitionReassignmentsResponse.js';
 export type * from '../gen/brook/v1/OngoingReassignment.js';
 export type * from '../gen/brook/v1/PartitionReassignment.js';
 export type * from '../gen/brook/v1/PartitionReassignmentResult.js';
+export type * from '../gen/brook/v1/UnregisterBrokerRequest.js';
+export type * from '../gen/brook/v1/UnregisterBrokerResponse.js';
 export type * from '../gen/brook/v1/CreatePartitionsRequest.js';
 export type * from '../gen/brook/v1/CreatePartitionsResponse.js';
 export type * from '../gen/brook/v1/CreateTopicResult.js';

@@ -4,6 +4,7 @@
  */
 export { ReplicaManager, type ReplicaManagerOptions } from './replica-manager.js';
 export { PartitionLeader, type AlterIsr } from './partition-leader.js';
+export { ReplicationThrottle } from './replication-throttle.js';
 export { FollowerFetcher, type ReplicaFetchClient } from './follower-fetcher.js';
 export {
   caughtUpAfterFetch,

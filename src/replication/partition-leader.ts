@@ -55,6 +55,8 @@ export class PartitionLeader {
   readonly log: PartitionLog;
   readonly leaderEpoch: number;
   private replicas: readonly number[];
+  /** Replicas a reassignment is adding: throttled (ReplicationThrottle) until in sync. */
+  private adding: ReadonlySet<number>;
   private isr: ReadonlySet<number>;
   private partitionEpoch: number;
   /** The proposed ISR while an AlterPartition is in flight, else null. */
@@ -73,6 +75,7 @@ export class PartitionLeader {
     this.log = options.log;
     this.leaderEpoch = options.partition.leaderEpoch;
     this.replicas = options.partition.replicas;
+    this.adding = new Set(options.partition.addingReplicas);
     this.isr = new Set(options.partition.isr);
     this.partitionEpoch = options.partition.partitionEpoch;
     this.epochStartOffset = options.log.logEndOffset;
@@ -91,6 +94,7 @@ export class PartitionLeader {
     this.partitionEpoch = partition.partitionEpoch;
     this.isr = new Set(partition.isr);
     this.replicas = partition.replicas;
+    this.adding = new Set(partition.addingReplicas);
     // A reassignment adds replicas (they start fetching from scratch) and later removes some.
     this.trackFollowers(this.options.now());
     this.maybeAdvanceHighWatermark();
@@ -111,6 +115,15 @@ export class PartitionLeader {
         leaderEndAtLastFetch: -1,
       });
     }
+  }
+
+  /**
+   * Whether fetches for `replicaId` count against the replication throttle: a replica being
+   * added by a reassignment and not in sync yet (Kafka throttles only out-of-sync replicas, so
+   * acks=all never waits on the quota).
+   */
+  isThrottled(replicaId: number): boolean {
+    return this.adding.has(replicaId) && !this.isr.has(replicaId);
   }
 
   /** Records a follower's fetch at `fetchOffset` (its log end); may raise the HW. */

@@ -29,6 +29,8 @@ export interface BrokerSessionOptions {
   readonly controllerCandidates: () => readonly string[];
   /** Whether this node is a Raft member (voter or observer) yet. */
   readonly isRaftMember: () => boolean;
+  /** Whether this node is a Raft voter (voters never need to ask to join). */
+  readonly isRaftVoter: () => boolean;
   /** This node's advertised host:port, for the observer request. */
   readonly address: string;
   readonly metadataOffset: () => number;
@@ -139,6 +141,12 @@ export class BrokerSession {
       return;
     }
     if (this.epoch === 0) {
+      // A non-voter confirms its observer seat with the controller before every registration,
+      // not only when its own log says it has none: a broker unregistered (and so removed from
+      // the observers) and then started again on its old volume still finds itself in its
+      // stored membership, and the leader would never send it the metadata it needs to be
+      // unfenced. The controller answers at once when the seat is there.
+      if (!this.options.isRaftVoter()) await this.joinAsObserver();
       await this.register();
       return;
     }

@@ -26,7 +26,7 @@ import {
   type MetadataImage,
 } from '../metadata/index.js';
 import { brookV1, publicPackageDefinition } from '../proto/index.js';
-import { ReplicaManager } from '../replication/index.js';
+import { ReplicaManager, ReplicationThrottle } from '../replication/index.js';
 import { GroupCoordinator } from '../group/index.js';
 import { AdminHandler } from './grpc/admin.js';
 import { brokerLifecycleService } from './grpc/broker-lifecycle.js';
@@ -178,6 +178,7 @@ export async function startBroker(
       return leaderAddress === null ? null : { nodeId: leader, address: leaderAddress };
     },
     settled: () => replicas.settled(),
+    raft: raft.node,
     logger: controllerLogger,
   });
 
@@ -197,6 +198,7 @@ export async function startBroker(
       const conf = raft.node.status().confState;
       return [...conf.voters, ...conf.observers].some((m) => m.id === config.nodeId);
     },
+    isRaftVoter: () => raft.node.status().confState.voters.some((m) => m.id === config.nodeId),
     metadataOffset: () => state.image().offset,
     heartbeatIntervalMs: config.replication.heartbeatIntervalMs,
     controllerUnreachableMs: config.replication.sessionTimeoutMs,
@@ -285,11 +287,27 @@ export async function startBroker(
       logger,
     }),
   );
+  const throttle = new ReplicationThrottle();
+  const applyThrottle = (image: MetadataImage): void => {
+    const rate = image.brokerConfig(config.nodeId, 'leader.replication.throttled.rate');
+    const bytesPerSecond = rate === undefined ? null : Number(rate);
+    if (bytesPerSecond === throttle.bytesPerSecond) return;
+    throttle.setRate(bytesPerSecond);
+    logger.info(
+      { bytesPerSecond },
+      bytesPerSecond === null
+        ? 'replication throttle removed'
+        : 'replication to reassigned replicas is throttled',
+    );
+  };
+  state.onChange((image) => applyThrottle(image));
+  applyThrottle(state.image());
   const fetchService = replicaFetchService({
     replicas,
     logger: logger.child({ component: 'replication' }),
     shutdown: shutdown.signal,
     traffic,
+    throttle,
   });
   server.addService(fetchService.definition, fetchService.implementation);
 

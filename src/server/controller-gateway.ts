@@ -22,6 +22,7 @@ import type {
   QuorumController,
   ReassignmentInput,
   ReassignmentResult,
+  UnregisterBrokerResponse,
 } from '../metadata/index.js';
 import type {
   AlterConfigsResponse__Output,
@@ -29,7 +30,10 @@ import type {
   CreatePartitionsResponse__Output,
   CreateTopicsResponse__Output,
   DeleteTopicsResponse__Output,
+  UnregisterBrokerResponse__Output,
 } from '../proto/index.js';
+import { isObserver } from '../raft/conf.js';
+import { ConfChangeType, type ConfChange, type ConfState } from '../raft/types.js';
 import type { PeerClients } from './peer-clients.js';
 
 export interface ControllerGatewayOptions {
@@ -43,6 +47,14 @@ export interface ControllerGatewayOptions {
    * a topic created through this node can be produced to here at once.
    */
   readonly settled: () => Promise<void>;
+  /**
+   * The node's Raft member: its membership as this node sees it, and membership changes, which
+   * only the Raft leader (where the active controller runs) can make.
+   */
+  readonly raft: {
+    status(): { readonly confState: ConfState };
+    changeMembership(change: ConfChange): Promise<void>;
+  };
   readonly logger: Logger;
 }
 
@@ -135,6 +147,56 @@ export class ControllerGateway implements MetadataService {
     );
   }
 
+  /**
+   * Drops broker `brokerId`'s registration (the controller's checks are in unregister.ts), then,
+   * if it is a Raft observer, takes it out of the metadata quorum. Both steps run on the active
+   * controller, the Raft leader; other nodes forward the call there.
+   *
+   * The record goes first: the controller checks in its one queue that the broker holds no
+   * replica and is stopped, and only a broker that passed those checks leaves the quorum. (The
+   * other order could take a running broker off the metadata log and then refuse to unregister
+   * it.) A crash or a lost leadership between the two steps leaves the broker unregistered but
+   * still an observer, which costs the leader some replication attempts to a dead address and
+   * shows in DescribeCluster's quorum. A rerun finishes the job: when the controller answers
+   * BROKER_ID_NOT_REGISTERED and the id is still an observer, the observer is removed and the
+   * answer is NONE. A lost leadership is retried by route(), so it reruns on the new controller.
+   */
+  unregisterBroker(brokerId: number): Promise<UnregisterBrokerResponse> {
+    return this.route(
+      (c) => this.unregisterHere(c, brokerId),
+      async (address) => {
+        const response = await this.forward<UnregisterBrokerResponse__Output>(
+          address,
+          'UnregisterBroker',
+          { brokerId },
+        );
+        return { errorCode: response.errorCode, errorMessage: response.errorMessage };
+      },
+    );
+  }
+
+  private async unregisterHere(
+    controller: QuorumController,
+    brokerId: number,
+  ): Promise<UnregisterBrokerResponse> {
+    const answer = await controller.unregisterBroker(brokerId);
+    const isUnregistered =
+      answer.errorCode === 'NONE' || answer.errorCode === 'BROKER_ID_NOT_REGISTERED';
+    if (!isUnregistered || !isObserver(this.options.raft.status().confState, brokerId)) {
+      return answer;
+    }
+    await this.options.raft.changeMembership({
+      type: ConfChangeType.REMOVE_OBSERVER,
+      nodeId: brokerId,
+      address: '',
+    });
+    this.options.logger.info(
+      { brokerId },
+      'removed an unregistered broker from the Raft observers',
+    );
+    return { errorCode: 'NONE', errorMessage: '' };
+  }
+
   alterTopicConfigs(
     name: string,
     changes: readonly ConfigChange[],
@@ -142,25 +204,44 @@ export class ControllerGateway implements MetadataService {
   ): Promise<ItemResult> {
     return this.route(
       (c) => c.alterTopicConfigs(name, changes, validateOnly),
-      async (address) => {
-        const response = await this.forward<AlterConfigsResponse__Output>(address, 'AlterConfigs', {
-          resources: [
-            {
-              resource: { type: 'TOPIC', name },
-              ops: changes.map((c) =>
-                c.value === null
-                  ? { name: c.name, op: 'DELETE', value: '' }
-                  : { name: c.name, op: 'SET', value: c.value },
-              ),
-            },
-          ],
-          validateOnly,
-        });
-        const result = response.results[0];
-        if (result === undefined) throw new BrokerError('UNKNOWN_SERVER_ERROR', 'empty answer');
-        return { name, errorCode: result.errorCode, errorMessage: result.errorMessage };
-      },
+      (address) => this.forwardAlterConfigs(address, 'TOPIC', name, changes, validateOnly),
     );
+  }
+
+  alterBrokerConfigs(
+    resource: string,
+    changes: readonly ConfigChange[],
+    validateOnly: boolean,
+  ): Promise<ItemResult> {
+    return this.route(
+      (c) => c.alterBrokerConfigs(resource, changes, validateOnly),
+      (address) => this.forwardAlterConfigs(address, 'BROKER', resource, changes, validateOnly),
+    );
+  }
+
+  private async forwardAlterConfigs(
+    address: string,
+    type: 'TOPIC' | 'BROKER',
+    name: string,
+    changes: readonly ConfigChange[],
+    validateOnly: boolean,
+  ): Promise<ItemResult> {
+    const response = await this.forward<AlterConfigsResponse__Output>(address, 'AlterConfigs', {
+      resources: [
+        {
+          resource: { type, name },
+          ops: changes.map((c) =>
+            c.value === null
+              ? { name: c.name, op: 'DELETE', value: '' }
+              : { name: c.name, op: 'SET', value: c.value },
+          ),
+        },
+      ],
+      validateOnly,
+    });
+    const result = response.results[0];
+    if (result === undefined) throw new BrokerError('UNKNOWN_SERVER_ERROR', 'empty answer');
+    return { name, errorCode: result.errorCode, errorMessage: result.errorMessage };
   }
 
   /**

@@ -1072,7 +1072,8 @@ function alterConfigsCases(): fc.Arbitrary<Case> {
           ops.push({ name: 'no.such.config', value: '1', op: 'SET' });
           anyBad = true;
         }
-        if (r.type === 'BROKER') exp.items.push(['INVALID_REQUEST']);
+        // Only node ids (or '') name brokers, and no generated name is a dynamic broker config.
+        if (r.type === 'BROKER') exp.items.push(['INVALID_REQUEST', 'INVALID_CONFIG']);
         else if (r.name !== KNOWN)
           exp.items.push([
             'UNKNOWN_TOPIC_OR_PARTITION',
@@ -1199,6 +1200,7 @@ describe('generated bad input', () => {
       '/brook.v1.Admin/AlterConfigs',
       '/brook.v1.Admin/DeleteRecords',
       '/brook.v1.Admin/AlterPartitionReassignments',
+      '/brook.v1.Admin/UnregisterBroker',
     ];
     const neverWaiting = [
       '/brook.v1.Broker/ListOffsets',
@@ -1614,9 +1616,23 @@ describe('hand-written bad input', () => {
         alter([retention1], { type: 'TOPIC', name: `${MISSING}x` }),
         answered(UNKNOWN),
       ],
-      'a broker -> INVALID_REQUEST': [
+      'a static broker config -> INVALID_CONFIG': [
         alter([{ name: 'log.retention.ms', value: '1' }], { type: 'BROKER', name: '0' }),
+        answered(INVALID_CONFIG),
+      ],
+      'a broker named by something other than a node id -> INVALID_REQUEST': [
+        alter([{ name: 'leader.replication.throttled.rate', value: '1000' }], {
+          type: 'BROKER',
+          name: 'broker-0',
+        }),
         answered(INVALID_REQUEST),
+      ],
+      'a throttle of 0 bytes/s -> INVALID_CONFIG': [
+        alter([{ name: 'leader.replication.throttled.rate', value: '0' }], {
+          type: 'BROKER',
+          name: '',
+        }),
+        answered(INVALID_CONFIG),
       ],
     }),
 

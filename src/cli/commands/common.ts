@@ -38,6 +38,30 @@ export function integerIn(min: number, max: number): (value: string) => number {
   };
 }
 
+const RATE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+};
+
+/** Parses a byte rate: bytes per second, or with a unit (10MB, 512KiB, 1.5GiB; "/s" optional). */
+export function byteRate(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)(?:\/s)?$/i.exec(value.trim());
+  const unit = RATE_UNITS[match?.[2]?.toLowerCase() ?? 'none'];
+  const rate = match === null || unit === undefined ? Number.NaN : Number(match[1]) * unit;
+  if (!Number.isFinite(rate) || rate < 1 || rate > Number.MAX_SAFE_INTEGER) {
+    throw new InvalidArgumentError(
+      `must be bytes per second, e.g. 10485760, 10MiB or 500KB, not "${value}".`,
+    );
+  }
+  return Math.floor(rate);
+}
+
 /** Collects repeated `--config key=value` options into an object. */
 export function collectConfig(
   value: string,

@@ -2,14 +2,28 @@
  * `brook partitions reassign|reassignments`: move partitions' replicas onto other brokers
  * (Kafka's kafka-reassign-partitions). `reassign` starts the moves, then, unless --no-wait,
  * prints progress once a second until every target replica is in sync and the old replicas are
- * gone. Ctrl-C stops the watching, not the moves.
+ * gone. Ctrl-C stops the watching, not the moves. `--throttle` bounds the copy's bandwidth on
+ * every leader for the move (Kafka's leader.replication.throttled.rate), and `throttle` sets or
+ * removes that bound on its own.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { OngoingReassignment, PartitionReassignment } from '../../client/index.js';
 import { ExitError, UsageError, describeError, formatTable, write, type CliIo } from '../output.js';
-import { addBootstrapOption, integerIn, withAdmin, type BootstrapOptions } from './common.js';
+import {
+  addBootstrapOption,
+  byteRate,
+  integerIn,
+  withAdmin,
+  type BootstrapOptions,
+} from './common.js';
 import { followReassignments } from './reassign-progress.js';
+import {
+  formatRate,
+  removeThrottleWhenIdle,
+  setThrottle,
+  throttleNotice,
+} from './replication-throttle.js';
 
 interface ReassignOptions extends BootstrapOptions {
   topic?: string;
@@ -17,6 +31,7 @@ interface ReassignOptions extends BootstrapOptions {
   replicas?: string;
   plan?: string;
   cancel?: boolean;
+  throttle?: number;
   wait: boolean;
 }
 
@@ -26,6 +41,7 @@ export function registerPartitionsCommand(program: Command, io: CliIo): void {
     .description("move partitions' replicas onto other brokers");
   registerReassign(partitions, io);
   registerReassignments(partitions, io);
+  registerThrottle(partitions, io);
 }
 
 function registerReassign(partitions: Command, io: CliIo): void {
@@ -42,19 +58,31 @@ function registerReassign(partitions: Command, io: CliIo): void {
       'JSON {"partitions":[{"topic":"t","partition":0,"replicas":[3,4,5]}, ...]} (Kafka\'s reassignment format)',
     )
     .option('--cancel', 'cancel the reassignment of the named partitions instead')
+    .option(
+      '--throttle <rate>',
+      'bound the copy to this many bytes/s per leader (e.g. 50MiB); removed once the moves finish',
+      byteRate,
+    )
     .option('--no-wait', 'return once the moves have started, without following them');
   command.addHelpText(
     'after',
     `
 Examples:
   brook partitions reassign --topic demo --partition 0 --replicas 3,4,5
-  brook partitions reassign --plan moves.json
+  brook partitions reassign --plan moves.json --throttle 20MiB
   brook partitions reassign --topic demo --partition 0 --cancel
   brook partitions reassignments          # the moves in progress`,
   );
   addBootstrapOption(command).action(async (options: ReassignOptions) => {
     const moves = await movesOf(options);
+    if (options.throttle !== undefined && options.cancel === true) {
+      throw new UsageError('--throttle goes with moves, not with --cancel');
+    }
     await withAdmin(options, io, async (admin, bootstrap) => {
+      if (options.throttle !== undefined) {
+        await setThrottle(admin, options.throttle);
+        await write(io.stdout, throttleNotice(options.throttle, options.wait));
+      }
       const outcomes = await admin.alterPartitionReassignments(moves);
       let failed = 0;
       for (const outcome of outcomes) {
@@ -69,6 +97,7 @@ Examples:
       }
       const started = outcomes.filter((o) => o.error === undefined);
       if (options.wait && started.length > 0) await followReassignments(admin, io, started);
+      if (options.throttle !== undefined && options.wait) await removeThrottleWhenIdle(admin, io);
       if (failed > 0) throw new ExitError(1);
     });
   });
@@ -89,6 +118,45 @@ function registerReassignments(partitions: Command, io: CliIo): void {
       await write(io.stdout, formatTable(TABLE_HEADERS, ongoing.map(tableRow)) + '\n');
     }),
   );
+}
+
+function registerThrottle(partitions: Command, io: CliIo): void {
+  const command = partitions
+    .command('throttle')
+    .description(
+      'bound (or with "off", stop bounding) the bytes/s each leader sends to replicas being added by a reassignment',
+    )
+    .argument('<rate|off>', 'bytes per second, e.g. 52428800, 50MiB or 20MB; or off');
+  command.addHelpText(
+    'after',
+    `
+In-sync followers are never throttled, so producers do not wait on it; a move whose throttle is
+below the partition's write rate never finishes, so watch \`brook partitions reassignments\`.
+
+Examples:
+  brook partitions throttle 50MiB
+  brook partitions throttle off`,
+  );
+  addBootstrapOption(command).action(async (rate: string, options: BootstrapOptions) => {
+    const bytesPerSecond = rate.trim().toLowerCase() === 'off' ? null : parseRate(rate);
+    await withAdmin(options, io, async (admin) => {
+      await setThrottle(admin, bytesPerSecond);
+      await write(
+        io.stdout,
+        bytesPerSecond === null
+          ? 'Replication throttle removed.\n'
+          : `Replication to new replicas throttled to ${formatRate(bytesPerSecond)} per leader.\n`,
+      );
+    });
+  });
+}
+
+function parseRate(text: string): number {
+  try {
+    return byteRate(text);
+  } catch (error) {
+    throw new UsageError(`<rate> ${(error as Error).message}`);
+  }
 }
 
 const TABLE_HEADERS = ['TOPIC', 'PARTITION', 'REPLICAS', 'ADDING', 'REMOVING', 'ISR', 'LEADER'];

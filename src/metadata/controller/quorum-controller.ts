@@ -22,6 +22,7 @@ import { BrokerError, type LeaderHint } from '../../errors/index.js';
 import { Role, type SoftState } from '../../raft/types.js';
 import type { MetadataImage } from '../image.js';
 import { encodeMetadataEntry } from '../records.js';
+import { alterBrokerConfigs } from './broker-configs.js';
 import {
   brokerHeartbeat,
   electLeaders,
@@ -39,6 +40,7 @@ import {
   type AlterPartitionInput,
   type AlterPartitionResponse,
 } from './partitions.js';
+import { unregisterBroker, type UnregisterBrokerResponse } from './unregister.js';
 import {
   alterTopicConfigs,
   createPartitions,
@@ -153,6 +155,22 @@ export class QuorumController {
     return this.run((image) => alterPartition(image, input, this.liveness(image)));
   }
 
+  /**
+   * Drops a broker's registration (unregister.ts has the refusals). Its session goes with it,
+   * dropped when the operation runs rather than once it commits: only unfenced brokers' sessions
+   * are consulted, and a fenced broker that registers again starts a new one either way.
+   */
+  unregisterBroker(brokerId: number): Promise<UnregisterBrokerResponse> {
+    return this.run((image) => {
+      const result = unregisterBroker(image, brokerId);
+      if (result.records.length > 0) {
+        this.lastHeartbeatMs.delete(brokerId);
+        this.shuttingDown.delete(brokerId);
+      }
+      return result;
+    });
+  }
+
   createTopics(
     topics: readonly CreateTopicInput[],
     validateOnly: boolean,
@@ -201,6 +219,21 @@ export class QuorumController {
 
   alterPartitionReassignments(inputs: readonly ReassignmentInput[]): Promise<ReassignmentResult[]> {
     return this.run((image) => alterPartitionReassignments(image, inputs, this.liveness(image)));
+  }
+
+  alterBrokerConfigs(
+    resource: string,
+    changes: readonly ConfigChange[],
+    validateOnly: boolean,
+  ): Promise<ItemResult> {
+    return this.run((): ControllerResult<ItemResult> => {
+      const { records, error } = alterBrokerConfigs(resource, changes);
+      const response =
+        error === null
+          ? { name: resource, errorCode: 'NONE' as const, errorMessage: '' }
+          : { name: resource, errorCode: error.code, errorMessage: error.message };
+      return { records, response };
+    }, validateOnly);
   }
 
   /** Stops the timers; queued operations still settle. */

@@ -3,7 +3,12 @@
  * answered once their records are durable; DeleteRecords acts on the partition leader's log.
  */
 import { OFFSETS_TOPIC } from '../../group/index.js';
-import { BROKER_CONFIGS, limits, type BrokerConfig } from '../../config/index.js';
+import {
+  BROKER_CONFIGS,
+  DYNAMIC_BROKER_CONFIGS,
+  limits,
+  type BrokerConfig,
+} from '../../config/index.js';
 import { BrokerError, InvalidArgumentError } from '../../errors/index.js';
 import type { ConfigChange, MetadataService } from '../../metadata/index.js';
 import type {
@@ -159,16 +164,10 @@ export class AdminHandler {
     const results: AlterConfigsResult[] = [];
     for (const { type, name, changes } of parsed) {
       const resource = { type, name };
-      if (type === 'BROKER') {
-        results.push({
-          resource,
-          errorCode: 'INVALID_REQUEST',
-          errorMessage:
-            'broker configs are static: set them in the config file, environment or flags and restart the node',
-        });
-        continue;
-      }
-      const result = await this.metadata.alterTopicConfigs(name, changes, request.validateOnly);
+      const result =
+        type === 'BROKER'
+          ? await this.metadata.alterBrokerConfigs(name, changes, request.validateOnly)
+          : await this.metadata.alterTopicConfigs(name, changes, request.validateOnly);
       results.push({ resource, errorCode: result.errorCode, errorMessage: result.errorMessage });
     }
     return { results, metadataOffset: this.offset() };
@@ -239,7 +238,31 @@ export class AdminHandler {
     return Math.max(0, this.metadata.image().offset);
   }
 
+  /** The static configs (read-only), then the dynamic ones with the value in force. */
   private brokerEntries(): ConfigEntry[] {
+    const image = this.metadata.image();
+    const own = image.brokerConfigs.get(String(this.nodeId));
+    const cluster = image.brokerConfigs.get('');
+    const dynamic = DYNAMIC_BROKER_CONFIGS.map((definition): ConfigEntry => {
+      const mine = own?.get(definition.name);
+      const shared = cluster?.get(definition.name);
+      return {
+        name: definition.name,
+        value: mine ?? shared ?? definition.defaultValue ?? '',
+        source:
+          mine !== undefined
+            ? 'DYNAMIC_BROKER_CONFIG'
+            : shared !== undefined
+              ? 'DYNAMIC_DEFAULT_BROKER_CONFIG'
+              : 'DEFAULT_CONFIG',
+        readOnly: false,
+        documentation: definition.doc,
+      };
+    });
+    return [...this.staticBrokerEntries(), ...dynamic];
+  }
+
+  private staticBrokerEntries(): ConfigEntry[] {
     return BROKER_CONFIGS.map((definition) => {
       const entry = this.config.entries.get(definition.name);
       return {

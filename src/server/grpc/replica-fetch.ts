@@ -4,10 +4,15 @@
  * high watermark: followers replicate what is not committed yet), records the follower's
  * progress (its fetch offset is its log end), and long-polls when there is nothing new.
  *
+ * Fetches for a replica that a reassignment is adding, and that is not in sync yet, share the
+ * leader's replication throttle (leader.replication.throttled.rate): over quota they get no
+ * records, and wait until the quota refills rather than for new data.
+ *
  * Epoch fencing (KIP-320): a follower that names an older leader epoch than the leader's gets
  * FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH (this node has not applied that
  * metadata yet); either way it waits for metadata and retries.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { limits } from '../../config/index.js';
@@ -21,7 +26,11 @@ import {
   type ReplicaFetchRequest__Output,
   type ReplicaFetchResponse,
 } from '../../proto/index.js';
-import type { PartitionLeader, ReplicaManager } from '../../replication/index.js';
+import type {
+  PartitionLeader,
+  ReplicaManager,
+  ReplicationThrottle,
+} from '../../replication/index.js';
 import { toServiceError, unary } from '../error-status.js';
 import type { TrafficCounters } from '../metrics/traffic.js';
 import { requireCount, requireInt } from '../validate.js';
@@ -33,6 +42,8 @@ export interface ReplicaFetchDeps {
   readonly shutdown: AbortSignal;
   /** Counts the batch bytes sent to followers (replicationBytesOut). */
   readonly traffic: TrafficCounters;
+  /** The quota of fetches for replicas being added by a reassignment. */
+  readonly throttle: ReplicationThrottle;
 }
 
 export function replicaFetchService(deps: ReplicaFetchDeps): {
@@ -134,7 +145,9 @@ async function replicaFetch(
     Math.min(request.partitionMaxBytes, limits.fetchPartitionBytesMax),
   );
   let answer = await readAll(deps, request, partitionBytes, true);
-  if (answer.bytes === 0 && waitMs > 0 && answer.leaders.length > 0) {
+  if (answer.bytes === 0 && waitMs > 0 && (answer.leaders.length > 0 || answer.throttled)) {
+    // Over quota, new data would not be sent anyway: wake when the quota has refilled.
+    const timeoutMs = answer.throttled ? Math.min(waitMs, deps.throttle.delayMs()) : waitMs;
     // A controller per request, linked to shutdown by a listener removed after: not
     // AbortSignal.any, which in Node 20 keeps every request's signal alive on the long-lived one.
     const abort = new AbortController();
@@ -142,9 +155,10 @@ async function replicaFetch(
     deps.shutdown.addEventListener('abort', onCancel, { once: true });
     cancelled.addEventListener('abort', onCancel, { once: true });
     try {
-      await Promise.race(
-        answer.leaders.map((leader) => leader.waitForChange(waitMs, abort.signal)),
-      );
+      await Promise.race([
+        ...answer.leaders.map((leader) => leader.waitForChange(timeoutMs, abort.signal)),
+        sleep(timeoutMs, undefined, { signal: abort.signal }).catch(() => undefined),
+      ]);
     } finally {
       deps.shutdown.removeEventListener('abort', onCancel);
       cancelled.removeEventListener('abort', onCancel);
@@ -164,11 +178,15 @@ async function readAll(
 ): Promise<{
   partitions: ReplicaFetchPartitionResponse[];
   bytes: number;
+  /** Leaders whose new data would end a long poll (not those held back by the throttle). */
   leaders: PartitionLeader[];
+  /** Some partition had records to send that the throttle held back. */
+  throttled: boolean;
 }> {
   const partitions: ReplicaFetchPartitionResponse[] = [];
   const leaders: PartitionLeader[] = [];
   let bytes = 0;
+  let throttled = false;
   for (const p of request.partitions) {
     const out: ReplicaFetchPartitionResponse = {
       topicId: p.topicId,
@@ -196,14 +214,25 @@ async function readAll(
       continue;
     }
     if (isFirstRead) leader.onFollowerFetch(request.replicaId, p.fetchOffset);
-    leaders.push(leader);
-    if (bytes < request.maxBytes) {
+    const isThrottled =
+      leader.isThrottled(request.replicaId) && p.fetchOffset < log.durableEndOffset;
+    const allowance = isThrottled ? deps.throttle.allowance() : Infinity;
+    if (allowance === 0) {
+      throttled = true;
+    } else {
+      leaders.push(leader);
+    }
+    if (bytes < request.maxBytes && allowance > 0) {
       try {
-        const read = await log.read(p.fetchOffset, partitionBytes, {
+        const read = await log.read(p.fetchOffset, Math.min(partitionBytes, allowance), {
           maxOffset: log.durableEndOffset,
         });
         out.recordBatches = read.batches;
         bytes += read.bytes;
+        if (isThrottled) {
+          deps.throttle.consume(read.bytes);
+          deps.traffic.replicationThrottledBytesOut += read.bytes;
+        }
       } catch (error) {
         if (!(error instanceof BrokerError)) throw error;
         out.errorCode = error.code;
@@ -212,7 +241,7 @@ async function readAll(
     }
     out.highWatermark = log.highWatermark;
   }
-  return { partitions, bytes, leaders };
+  return { partitions, bytes, leaders, throttled };
 }
 
 function offsetsForLeaderEpoch(

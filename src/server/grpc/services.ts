@@ -27,6 +27,7 @@ import type { SubscribeHandler } from './subscribe.js';
 import type { PartitionResolver } from '../partition-resolver.js';
 import type { QuorumSource } from './quorum.js';
 import { alterPartitionReassignments, listPartitionReassignments } from './reassignments.js';
+import { unregisterBroker } from './unregister-broker.js';
 
 export interface ServiceDeps {
   readonly logger: Logger;
@@ -111,6 +112,10 @@ export function adminService(deps: ServiceDeps): AdminHandlers {
     ListPartitionReassignments: unary('ListPartitionReassignments', logger, (r) =>
       Promise.resolve(listPartitionReassignments(deps.metadata, r)),
     ),
+    UnregisterBroker: unary('UnregisterBroker', logger, (r, call) => {
+      refuseSecondHop(call, deps);
+      return unregisterBroker(deps.metadata, deps.quorum, r);
+    }),
   };
 }
 

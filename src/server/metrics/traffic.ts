@@ -16,6 +16,8 @@ export class TrafficCounters {
   fetchBytesOut = 0;
   /** Record batch bytes this node, as a partition leader, sent to fetching followers. */
   replicationBytesOut = 0;
+  /** Of replicationBytesOut, the bytes sent to replicas under the replication throttle. */
+  replicationThrottledBytesOut = 0;
   /** Record batch bytes this node, as a follower, received from partition leaders. */
   replicationBytesIn = 0;
 }
@@ -35,6 +37,11 @@ export function registerTrafficMetrics(registry: Registry, traffic: TrafficCount
     name: 'brook_replication_bytes_out_total',
     help: 'Record batch bytes this node, as partition leader, sent to fetching followers.',
     read: () => traffic.replicationBytesOut,
+  });
+  totalCounter(registry, {
+    name: 'brook_replication_throttled_bytes_out_total',
+    help: 'Of brook_replication_bytes_out_total, the bytes sent to replicas a reassignment is adding, under leader.replication.throttled.rate.',
+    read: () => traffic.replicationThrottledBytesOut,
   });
   totalCounter(registry, {
     name: 'brook_replication_bytes_in_total',

@@ -424,6 +424,40 @@ describe('admin', () => {
     expect(reset[0]?.entries.find((e) => e.name === 'retention.ms')?.source).not.toBe('topic');
   });
 
+  it('sets and removes dynamic broker configs, for every broker and for one', async () => {
+    const THROTTLE = 'leader.replication.throttled.rate';
+    const throttleOf = async () =>
+      (await admin.describeConfigs([{ type: 'broker', name: '' }]))[0]?.entries.find(
+        (e) => e.name === THROTTLE,
+      );
+    expect(await throttleOf()).toMatchObject({ value: '', source: 'default', readOnly: false });
+
+    const set = (name: string, value: string) =>
+      admin.alterConfigs([{ type: 'broker', name, ops: [{ name: THROTTLE, value, op: 'set' }] }]);
+    expect((await set('', '1048576'))[0]?.error).toBeUndefined();
+    expect(await throttleOf()).toMatchObject({ value: '1048576', source: 'dynamic-default' });
+    expect((await set(String(broker.nodeId), '2048'))[0]?.error).toBeUndefined();
+    expect(await throttleOf()).toMatchObject({ value: '2048', source: 'dynamic-broker' });
+
+    const refused = await admin.alterConfigs([
+      { type: 'broker', name: '', ops: [{ name: 'log.retention.ms', value: '1', op: 'set' }] },
+      { type: 'broker', name: '', ops: [{ name: THROTTLE, value: 'fast', op: 'set' }] },
+      { type: 'broker', name: 'one', ops: [{ name: THROTTLE, value: '1', op: 'set' }] },
+    ]);
+    expect(refused.map((r) => r.error?.code)).toEqual([
+      'INVALID_CONFIG',
+      'INVALID_CONFIG',
+      'INVALID_REQUEST',
+    ]);
+    expect(refused[0]?.error?.message).toContain('static broker config');
+    expect(await throttleOf()).toMatchObject({ value: '2048', source: 'dynamic-broker' });
+
+    for (const name of [String(broker.nodeId), '']) {
+      await admin.alterConfigs([{ type: 'broker', name, ops: [{ name: THROTTLE, op: 'delete' }] }]);
+    }
+    expect(await throttleOf()).toMatchObject({ value: '', source: 'default' });
+  });
+
   it('grows partitions, refuses to shrink, and deletes topics', async () => {
     const topic = await newTopic(2);
     const grown = await admin.createPartitions([

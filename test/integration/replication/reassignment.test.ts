@@ -139,6 +139,59 @@ describe('partition reassignment', () => {
     );
   });
 
+  it('a throttled move copies no faster than the throttle, while in-sync replicas keep up', async () => {
+    const topic = 'throttled';
+    await createTopic(nodes[0]!, topic, 1, 2);
+    const state = await waitFor(`${topic}-0 in sync`, async () => {
+      const s = await partitionState(nodes, topic, 0);
+      return s.isr.length === 2 ? s : undefined;
+    });
+    // 3 MiB in 64 KiB records; at 1 MiB/s, starting from an empty bucket, copying it takes
+    // about 3 s, so finishing in under 1.5 s would mean the throttle did not hold.
+    const producer = new Producer({ bootstrap: bootstrapOf(nodes), acks: 'all' });
+    const value = Buffer.alloc(64 * 1024, 'x');
+    for (let i = 0; i < 48; i++) await producer.send({ topic, partition: 0, value });
+    const spare = nodes.map((n) => n.nodeId).find((id) => !state.replicas.includes(id))!;
+    const startedAt = performance.now();
+    const move = runCli([
+      'partitions',
+      'reassign',
+      '--topic',
+      topic,
+      '--partition',
+      '0',
+      '--replicas',
+      [...state.replicas, spare].join(','),
+      '--throttle',
+      '1MiB',
+      '--bootstrap',
+      bootstrapOf(nodes).join(','),
+    ]);
+    try {
+      await waitFor('the move to start', async () =>
+        (await admin.listPartitionReassignments([topic])).length === 1 ? true : undefined,
+      );
+      // The ISR is the old replicas: acks=all does not wait for the throttled copy.
+      await producer.send({ topic, partition: 0, value: Buffer.from('during the move') });
+      expect((await admin.listPartitionReassignments([topic])).length).toBe(1);
+    } finally {
+      await producer.close();
+    }
+    const result = await move;
+    const elapsedMs = performance.now() - startedAt;
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('throttled to 1.0 MiB/s per leader');
+    expect(result.stdout).toMatch(/Done: 1 of 1 partition\(s\) moved/);
+    expect(result.stdout).toContain('Replication throttle removed.');
+    expect(elapsedMs).toBeGreaterThan(1_500);
+    const after = await partitionState(nodes, topic, 0);
+    expect([...after.isr].sort()).toEqual([...state.replicas, spare].sort());
+    const [described] = await admin.describeConfigs([{ type: 'broker', name: '' }]);
+    const throttle = described?.entries.find((e) => e.name === 'leader.replication.throttled.rate');
+    expect(throttle?.source).toBe('default');
+  });
+
   it('refuses bad requests with the Kafka codes, changing nothing', async () => {
     const before = await partitionState(nodes, TOPIC, 0);
     const outcomes = await admin.alterPartitionReassignments([

@@ -609,8 +609,9 @@ describe('configs', () => {
     expect(res.results.map((r) => r.errorCode)).toEqual([
       'INVALID_CONFIG',
       'UNKNOWN_TOPIC_OR_PARTITION',
-      'INVALID_REQUEST',
+      'INVALID_CONFIG',
     ]);
+    expect(res.results[2]!.errorMessage).toContain('num.partitions is a static broker config');
     const after = await call<DescribeConfigsResponse>(c.admin, 'DescribeConfigs', {
       resources: [{ type: 'TOPIC', name: 'cfg-bad' }],
     });
@@ -619,7 +620,7 @@ describe('configs', () => {
     );
   });
 
-  it('describes the broker config read-only', async () => {
+  it('describes the static broker config read-only, and the dynamic ones alterable', async () => {
     const res = await call<DescribeConfigsResponse>(c.admin, 'DescribeConfigs', {
       resources: [{ type: 'BROKER', name: '' }],
     });
@@ -631,6 +632,11 @@ describe('configs', () => {
     expect(entries.find((e) => e.name === 'num.partitions')).toMatchObject({
       value: '1',
       source: 'DEFAULT_CONFIG',
+    });
+    expect(entries.find((e) => e.name === 'leader.replication.throttled.rate')).toMatchObject({
+      value: '',
+      source: 'DEFAULT_CONFIG',
+      readOnly: false,
     });
   });
 });
