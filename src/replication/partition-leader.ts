@@ -9,6 +9,7 @@
  * only ever raises it: a new leader starts from its own stored state and raises it as the
  * followers report.
  */
+import { setMaxListeners } from 'node:events';
 import type { PartitionLog } from '../log/index.js';
 import type { PartitionImage } from '../metadata/index.js';
 import {
@@ -79,6 +80,9 @@ export class PartitionLeader {
     this.isr = new Set(options.partition.isr);
     this.partitionEpoch = options.partition.partitionEpoch;
     this.epochStartOffset = options.log.logEndOffset;
+    // Each acks=all produce waiting on this partition listens for resignation until it is
+    // answered: many at once is load, not a leak, so no listener limit.
+    setMaxListeners(0, this.resignation.signal);
     // ISR members get a full lag allowance from the takeover, as in Kafka.
     this.trackFollowers(options.now());
   }

@@ -11,6 +11,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
@@ -255,6 +256,9 @@ export async function startBroker(
   );
 
   const shutdown = new AbortController();
+  // Every long poll and stream listens for shutdown while it waits and stops listening after:
+  // the count follows the calls in flight, so Node's leak warning at 10 would be a false alarm.
+  setMaxListeners(0, shutdown.signal);
   const deps = {
     shutdown: shutdown.signal,
     logger,
