@@ -29,6 +29,7 @@ import {
 } from './manifest.js';
 import { Pod } from './pods.js';
 import {
+  drainAndScaleDown,
   emptyVolume,
   killAndRecreate,
   rollingRestart,
@@ -61,6 +62,7 @@ export const STEP_ORDER: readonly Step[] = [
   killAndRecreate,
   emptyVolume,
   scaleAndReassign,
+  drainAndScaleDown,
 ];
 
 const TOPIC = 'rehearsal';

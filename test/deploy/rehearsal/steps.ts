@@ -55,8 +55,13 @@ export interface PodFigures {
   readonly notes: readonly string[];
 }
 
-/** Pods a scale-up adds (the StatefulSet going from 3 to 5 replicas). */
+/** Pods a scale-up adds (the StatefulSet going from 3 to 5 replicas), and the scale-down removes. */
 const SCALE_UP_PODS = 2;
+/**
+ * The copy's bandwidth bound per leader for the moves (leader.replication.throttled.rate):
+ * far above the workload's write rate, so the moves finish, yet on the path.
+ */
+const MOVE_THROTTLE = '1MiB';
 
 export interface Step {
   readonly name: string;
@@ -141,6 +146,8 @@ export const scaleAndReassign: Step = {
         'reassign',
         '--plan',
         plan,
+        '--throttle',
+        MOVE_THROTTLE,
         '--bootstrap',
         env.bootstrap.join(','),
       ]);
@@ -185,6 +192,119 @@ export const scaleAndReassign: Step = {
     ];
   },
 };
+
+/**
+ * `kubectl scale --replicas 3`, done as docs/kubernetes.md says: `brook brokers drain` moves
+ * every replica off the pods a scale-down deletes (the highest ordinals: the ones the scale-up
+ * added), the StatefulSet deletes those pods (SIGTERM, highest first), and once the controller
+ * has fenced them `brook brokers unregister` removes them from the metadata and the Raft
+ * observers. Checks that the cluster is left with the first pods only, every ISR full.
+ */
+export const drainAndScaleDown: Step = {
+  name: 'drain-and-scale-down',
+  async run(env) {
+    const startMs = env.history.nowMs();
+    const removed = env.pods.filter((p) => p.isRunning).slice(-SCALE_UP_PODS);
+    const ordinals = removed.map((p) => p.spec.ordinal);
+    const names = removed.map((p) => p.spec.name).join(', ');
+    const bootstrap = ['--bootstrap', env.bootstrap.join(',')];
+    record(env.history, this.name, 'start', ordinals, `drain ${names}, then scale down`);
+    env.log(`${this.name}: draining ${names}`);
+    const drain = await runBrook([
+      'brokers',
+      'drain',
+      ...ordinals.map(String),
+      '--throttle',
+      MOVE_THROTTLE,
+      ...bootstrap,
+    ]);
+    if (drain.code !== 0)
+      throw new Error(`brook brokers drain exited ${drain.code}: ${drain.stderr}`);
+    const moved = drain.stdout.split('\n').filter((line) => line.startsWith('Moving ')).length;
+    const drainedMs = env.history.nowMs() - startMs;
+    const notes = [
+      `drained ${moved} partitions off ${names} in ${(drainedMs / 1000).toFixed(1)} s`,
+    ];
+    env.log(`${this.name}: ${notes[0]}`);
+
+    const deleteStartMs = env.history.nowMs();
+    let neededSigkill = false;
+    for (const pod of [...removed].reverse()) {
+      neededSigkill ||= (await pod.terminate(env.gracePeriodMs)).killed;
+    }
+    const exitMs = env.history.nowMs() - deleteStartMs;
+    const admin = new Admin({ bootstrap: [...env.bootstrap], requestTimeoutMs: 5_000, retries: 5 });
+    try {
+      await waitUntil(`${names} fenced`, Date.now() + READY_TIMEOUT_MS, async () => {
+        const { brokers } = await admin.describeCluster();
+        return brokers.every((b) => !ordinals.includes(b.nodeId) || b.fenced);
+      });
+      const unregister = await runBrook([
+        'brokers',
+        'unregister',
+        ...ordinals.map(String),
+        ...bootstrap,
+      ]);
+      if (unregister.code !== 0) {
+        throw new Error(`brook brokers unregister exited ${unregister.code}: ${unregister.stderr}`);
+      }
+      const { brokers, quorum } = await admin.describeCluster();
+      const left = brokers.map((b) => b.nodeId).sort((a, b) => a - b);
+      const members = (quorum?.members ?? []).map((m) => m.nodeId);
+      if (left.some((id) => ordinals.includes(id)) || members.some((id) => ordinals.includes(id))) {
+        throw new Error(
+          `still registered or in the quorum: brokers [${left.join()}], quorum [${members.join()}]`,
+        );
+      }
+      notes.push(`unregistered; brokers now ${left.join(', ')}`);
+    } finally {
+      await admin.close();
+    }
+    await waitForFullIsr(env.bootstrap, null, Date.now() + ISR_TIMEOUT_MS);
+    const isrFullMs = env.history.nowMs() - startMs;
+    record(
+      env.history,
+      this.name,
+      'heal',
+      ordinals,
+      'drained, deleted, unregistered; every ISR full',
+    );
+    const endMs = env.history.nowMs();
+    await sleep(env.settleMs);
+    return [
+      {
+        step: this.name,
+        pod: names,
+        startMs,
+        exitMs,
+        readyMs: 0,
+        isrFullMs,
+        neededSigkill,
+        wasOutOfIsr: false,
+        endMs,
+        notes,
+      },
+    ];
+  },
+};
+
+/** Polls `check` every ISR_POLL_MS until it holds; throws naming `what` after the deadline. */
+async function waitUntil(
+  what: string,
+  deadlineMs: number,
+  check: () => Promise<boolean>,
+): Promise<void> {
+  let last = '';
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      last = `: ${String(error)}`;
+    }
+    if (Date.now() > deadlineMs) throw new Error(`${what}: not in time${last}`);
+    await sleep(ISR_POLL_MS);
+  }
+}
 
 /**
  * Stops `pod` (SIGTERM with the grace period, or SIGKILL), optionally empties its volume,
