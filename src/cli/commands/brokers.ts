@@ -14,9 +14,13 @@ import {
   type PartitionReassignment,
 } from '../../client/index.js';
 import { ExitError, UsageError, describeError, write, type CliIo } from '../output.js';
-import { addBootstrapOption, byteRate, withAdmin, type BootstrapOptions } from './common.js';
+import { addBootstrapOption, withAdmin, type BootstrapOptions } from './common.js';
 import { followReassignments } from './reassign-progress.js';
-import { removeThrottleWhenIdle, setThrottle, throttleNotice } from './replication-throttle.js';
+import {
+  addThrottleOption,
+  removeThrottleWhenIdle,
+  throttleMoves,
+} from './replication-throttle.js';
 
 interface DrainOptions extends BootstrapOptions {
   wait: boolean;
@@ -44,12 +48,8 @@ function registerDrain(brokers: Command, io: CliIo): void {
     )
     .argument('<ids...>', 'broker ids')
     .option('--dry-run', "print the moves as Kafka's reassignment JSON and change nothing")
-    .option(
-      '--throttle <rate>',
-      'bound the copy to this many bytes/s per leader (e.g. 50MiB); removed once the moves finish',
-      byteRate,
-    )
     .option('--no-wait', 'return once the moves have started, without following them');
+  addThrottleOption(command);
   command.addHelpText(
     'after',
     `
@@ -142,10 +142,7 @@ async function drain(
     );
     return;
   }
-  if (options.throttle !== undefined) {
-    await setThrottle(admin, options.throttle);
-    await write(io.stdout, throttleNotice(options.throttle, options.wait));
-  }
+  await throttleMoves(admin, io, options.throttle, options.wait);
   const started = await submit(admin, io, bootstrap, plan.reassignments);
   const followed = [...started, ...leaving];
   if (!options.wait) {

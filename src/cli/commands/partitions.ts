@@ -19,10 +19,11 @@ import {
 } from './common.js';
 import { followReassignments } from './reassign-progress.js';
 import {
+  addThrottleOption,
   formatRate,
   removeThrottleWhenIdle,
   setThrottle,
-  throttleNotice,
+  throttleMoves,
 } from './replication-throttle.js';
 
 interface ReassignOptions extends BootstrapOptions {
@@ -58,12 +59,8 @@ function registerReassign(partitions: Command, io: CliIo): void {
       'JSON {"partitions":[{"topic":"t","partition":0,"replicas":[3,4,5]}, ...]} (Kafka\'s reassignment format)',
     )
     .option('--cancel', 'cancel the reassignment of the named partitions instead')
-    .option(
-      '--throttle <rate>',
-      'bound the copy to this many bytes/s per leader (e.g. 50MiB); removed once the moves finish',
-      byteRate,
-    )
     .option('--no-wait', 'return once the moves have started, without following them');
+  addThrottleOption(command);
   command.addHelpText(
     'after',
     `
@@ -79,10 +76,7 @@ Examples:
       throw new UsageError('--throttle goes with moves, not with --cancel');
     }
     await withAdmin(options, io, async (admin, bootstrap) => {
-      if (options.throttle !== undefined) {
-        await setThrottle(admin, options.throttle);
-        await write(io.stdout, throttleNotice(options.throttle, options.wait));
-      }
+      await throttleMoves(admin, io, options.throttle, options.wait);
       const outcomes = await admin.alterPartitionReassignments(moves);
       let failed = 0;
       for (const outcome of outcomes) {

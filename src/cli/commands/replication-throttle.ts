@@ -3,13 +3,35 @@
  * config for every broker) as the moving commands use it: set for a move, removed when the
  * moves are done, as Kafka's kafka-reassign-partitions --throttle / --verify do.
  */
+import type { Command } from 'commander';
 import type { Admin } from '../../client/index.js';
 import { write, type CliIo } from '../output.js';
+import { byteRate } from './common.js';
 
 const THROTTLE_CONFIG = 'leader.replication.throttled.rate';
 
-/** What a command that set the throttle for its moves prints. */
-export function throttleNotice(bytesPerSecond: number, waits: boolean): string {
+/** Adds --throttle to a command that starts moves. */
+export function addThrottleOption(command: Command): Command {
+  return command.option(
+    '--throttle <rate>',
+    'bound the copy to this many bytes/s per leader (e.g. 50MiB); removed once the moves finish',
+    byteRate,
+  );
+}
+
+/** Sets the throttle for moves about to start (if --throttle was given) and says until when. */
+export async function throttleMoves(
+  admin: Admin,
+  io: CliIo,
+  bytesPerSecond: number | undefined,
+  waits: boolean,
+): Promise<void> {
+  if (bytesPerSecond === undefined) return;
+  await setThrottle(admin, bytesPerSecond);
+  await write(io.stdout, throttleNotice(bytesPerSecond, waits));
+}
+
+function throttleNotice(bytesPerSecond: number, waits: boolean): string {
   const until = waits
     ? 'until the moves finish (Ctrl-C leaves it set: `brook partitions throttle off`)'
     : 'until you remove it: brook partitions throttle off';
