@@ -49,6 +49,8 @@ export interface ShardOptions {
   readonly minInsyncReplicas: () => number;
   /** Every topic of the cluster with its partition count. */
   readonly topics: () => ReadonlyMap<string, number>;
+  /** The id of the topic of this name now; undefined when there is none. */
+  readonly topicIdOf: (name: string) => string | undefined;
   readonly now: () => number;
   /**
    * Whether this broker's controller lease holds: without it the node cannot be sure it still
@@ -175,6 +177,7 @@ export class CoordinatorShard {
           leaderEpoch: commit.leaderEpoch,
           metadata: commit.metadata,
           commitTimestampMs: nowMs,
+          ...this.topicIdField(commit.topic),
         };
         writes.push({
           key: partitionKey(commit.topic, commit.partition),
@@ -196,16 +199,41 @@ export class CoordinatorShard {
   view(groupId: string): GroupView | undefined {
     this.requireServing();
     const entry = this.groups.get(groupId);
-    if (entry === undefined || isGone(entry)) return undefined;
-    return { groupId, state: entry.state, offsets: new Map(entry.offsets) };
+    if (entry === undefined) return undefined;
+    const offsets = this.currentOffsets(entry);
+    if (entry.state === undefined && offsets.size === 0) return undefined;
+    return { groupId, state: entry.state, offsets };
   }
 
   /** Every group of the shard (with members or committed offsets). */
   list(): GroupView[] {
     this.requireServing();
     return [...this.groups.values()]
-      .filter((e) => !isGone(e))
-      .map((e) => ({ groupId: e.groupId, state: e.state, offsets: e.offsets }));
+      .map((e) => ({ groupId: e.groupId, state: e.state, offsets: this.currentOffsets(e) }))
+      .filter((view) => view.state !== undefined || view.offsets.size > 0);
+  }
+
+  /**
+   * The group's offsets for topics as they are now: an offset committed for a topic since
+   * deleted (and perhaps created again under its name, with a new id) is left out, as Kafka
+   * drops the offsets of a deleted topic. It stays in the log, overwritten by the next commit
+   * for the name or dropped with the group.
+   */
+  private currentOffsets(entry: GroupEntry): Map<string, OffsetAndMetadata> {
+    const current = new Map<string, OffsetAndMetadata>();
+    for (const [key, value] of entry.offsets) {
+      const topicId = this.options.topicIdOf(splitPartitionKey(key)[0]);
+      if (topicId === undefined) continue;
+      if (value.topicId !== undefined && value.topicId !== topicId) continue;
+      current.set(key, value);
+    }
+    return current;
+  }
+
+  /** `{ topicId }` of the topic named `topic` now, for an offset about to be written. */
+  private topicIdField(topic: string): { topicId?: string } {
+    const topicId = this.options.topicIdOf(topic);
+    return topicId === undefined ? {} : { topicId };
   }
 
   /** Deletes a group with no members, and its offsets. */
@@ -240,7 +268,7 @@ export class CoordinatorShard {
   ): Promise<T[]> {
     return this.run(groupId, async (entry) => {
       requireNoMembers(entry, 'reset');
-      const results = await compute(new Map(entry.offsets));
+      const results = await compute(this.currentOffsets(entry));
       if (!execute) return results;
       // Members may have joined while the offsets were being looked up.
       requireNoMembers(entry, 'reset');
@@ -253,6 +281,7 @@ export class CoordinatorShard {
             leaderEpoch: -1,
             metadata: '',
             commitTimestampMs: nowMs,
+            ...this.topicIdField(r.topic),
           };
           return {
             key: partitionKey(r.topic, r.partition),

@@ -146,6 +146,7 @@ export class GroupCoordinator {
       settings: this.options.settings,
       minInsyncReplicas: () => this.options.minInsyncReplicas(OFFSETS_TOPIC),
       topics: () => topicCounts(this.options.metadata.image()),
+      topicIdOf: (name) => this.options.metadata.image().topic(name)?.topicId,
       now: this.options.now,
       leaseHeld: this.options.leaseHeld,
       takeoverDelayMs: this.options.takeoverDelayMs,

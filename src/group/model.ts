@@ -58,6 +58,12 @@ export interface OffsetAndMetadata {
   readonly leaderEpoch: number;
   readonly metadata: string;
   readonly commitTimestampMs: number;
+  /**
+   * The id of the topic the offset was committed for. A topic deleted and created again under
+   * the same name has a new id, so the old offset is not taken for the new topic's. Absent in
+   * offsets written before Brook recorded it.
+   */
+  readonly topicId?: string;
 }
 
 /** "Empty", "Assigning", "Reconciling" or "Stable", as DescribeGroups and ListGroups show it. */

@@ -84,6 +84,8 @@ export function encodeOffsetValue(value: OffsetAndMetadata): Buffer {
       leaderEpoch: value.leaderEpoch,
       metadata: value.metadata,
       commitTimestampMs: value.commitTimestampMs,
+      // Optional, so a release that does not know it reads the rest as before.
+      ...(value.topicId === undefined ? {} : { topicId: value.topicId }),
     }),
     'utf8',
   );
@@ -96,6 +98,7 @@ export function decodeOffsetValue(value: Buffer): OffsetAndMetadata {
     leaderEpoch: int(json, 'leaderEpoch'),
     metadata: str(json, 'metadata'),
     commitTimestampMs: int(json, 'commitTimestampMs'),
+    ...(json['topicId'] === undefined ? {} : { topicId: str(json, 'topicId') }),
   };
 }
 

@@ -352,6 +352,70 @@ describe('the heartbeat protocol', () => {
   });
 });
 
+describe('offsets of a deleted topic', () => {
+  it('are not taken for a new topic of the same name', async () => {
+    const group = 'recycler';
+    const topic = 'recycled';
+    await createTopic(nodes[0]!, topic, 2, 3);
+    const joined = await heartbeat({
+      groupId: group,
+      memberId: 'r',
+      memberEpoch: 0,
+      subscription: { topicNames: [topic] },
+      sessionTimeoutMs: 5_000,
+    });
+    expect(joined.errorCode).toBe('NONE');
+    const coordinator = await coordinatorOf(group);
+    const { groups } = clientOf(coordinator);
+    const committed = await call<OffsetCommitResponse__Output>(groups, 'OffsetCommit', {
+      groupId: group,
+      memberId: 'r',
+      memberEpoch: joined.memberEpoch,
+      topics: [
+        { topic, partitions: [{ partition: 0, offset: 500, leaderEpoch: -1, metadata: '' }] },
+      ],
+    });
+    expect(committed.topics[0]!.partitions[0]!.errorCode).toBe('NONE');
+    await heartbeat({ groupId: group, memberId: 'r', memberEpoch: -1 });
+    const fetch = () =>
+      call<OffsetFetchResponse__Output>(groups, 'OffsetFetch', { groupId: group }).then((f) =>
+        f.offsets.map((o) => [o.topic, o.partition, o.offset]),
+      );
+    expect(await fetch()).toEqual([[topic, 0, 500]]);
+
+    const deleted = await call<DeleteTopicsResponse__Output>(
+      clientOf(nodes[0]!).admin,
+      'DeleteTopics',
+      {
+        names: [topic],
+      },
+    );
+    expect(deleted.results.map((r) => r.errorCode)).toEqual(['NONE']);
+    await waitFor('the deleted topic offsets gone from OffsetFetch', async () =>
+      (await fetch()).length === 0 ? true : undefined,
+    );
+    // Created again under the name: a new topic id, so offset 500 is not its committed offset
+    // (a consumer would start past its records, or out of range).
+    await waitFor('the topic created again', () =>
+      createTopic(nodes[0]!, topic, 2, 3).then(
+        () => true,
+        () => undefined,
+      ),
+    );
+    await waitFor('the new topic seen by the coordinator', async () => {
+      const answer = await call<DescribeConfigsResponse__Output>(
+        clientOf(coordinator).admin,
+        'DescribeConfigs',
+        {
+          resources: [{ type: 'TOPIC', name: topic }],
+        },
+      );
+      return answer.results[0]?.errorCode === 'NONE' ? true : undefined;
+    });
+    expect(await fetch()).toEqual([]);
+  });
+});
+
 describe('bad input', () => {
   const malformed: [string, string, object][] = [
     [

@@ -134,6 +134,17 @@ describe('values', () => {
       commitTimestampMs: 1_700_000_000_000,
     };
     expect(decodeOffsetValue(encodeOffsetValue(value))).toEqual(value);
+    const withTopic = { ...value, topicId: 'b3f1c2d0-0000-4000-8000-000000000001' };
+    expect(decodeOffsetValue(encodeOffsetValue(withTopic))).toEqual(withTopic);
+    // Written before topic ids were recorded: read without one, not refused.
+    expect('topicId' in JSON.parse(encodeOffsetValue(value).toString())).toBe(false);
+    expect(() =>
+      decodeOffsetValue(
+        Buffer.from(
+          '{"v":1,"offset":1,"leaderEpoch":0,"metadata":"","commitTimestampMs":0,"topicId":7}',
+        ),
+      ),
+    ).toThrow(OffsetsRecordError);
   });
 
   it('damaged or foreign values are refused, never misread', () => {
