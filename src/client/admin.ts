@@ -259,6 +259,8 @@ export interface ClusterMetadata {
 }
 
 const RESOURCE_TYPES = { topic: 'TOPIC', broker: 'BROKER' } as const;
+/** How much earlier than the call's deadline a server-side wait is asked to end. */
+const DEADLINE_MARGIN_MS = 1_000;
 const CONFIG_SOURCES: Record<ConfigSource__Output, ConfigSource> = {
   CONFIG_SOURCE_UNSPECIFIED: 'unknown',
   TOPIC_CONFIG: 'topic',
@@ -459,11 +461,17 @@ export class Admin {
     );
   }
 
-  /** Moves log start offsets forward, deleting the records before them. */
+  /**
+   * Moves log start offsets forward, deleting the records before them. A partition's answer
+   * comes once every in-sync replica has deleted them (REQUEST_TIMED_OUT if that takes longer
+   * than the request timeout: the leader's are gone, the replicas' go when they catch up).
+   */
   async deleteRecords(partitions: readonly DeleteRecordsQuery[]): Promise<DeleteRecordsResult[]> {
     if (partitions.length === 0) return [];
     const request = {
       partitions: partitions.map(({ topic, partition, offset }) => ({ topic, partition, offset })),
+      // Answered before the call's own deadline.
+      timeoutMs: Math.max(1, this.requestTimeoutMs - DEADLINE_MARGIN_MS),
     };
     const response = await this.call<DeleteRecordsResponse__Output>((client, o, cb) =>
       client.deleteRecords(request, o, cb),

@@ -269,6 +269,7 @@ export class FollowerFetcher {
           partition: p.partition,
           fetchOffset: p.log.logEndOffset,
           currentLeaderEpoch: p.leaderEpoch,
+          logStartOffset: p.log.logStartOffset,
         })),
       },
       signal,

@@ -34,6 +34,7 @@ const ALTER_RETRY_MS = 1_000;
 
 interface MutableProgress extends FollowerProgress {
   logEndOffset: number;
+  logStartOffset: number;
   lastCaughtUpMs: number;
   lastFetchMs: number;
   leaderEndAtLastFetch: number;
@@ -102,6 +103,8 @@ export class PartitionLeader {
     // A reassignment adds replicas (they start fetching from scratch) and later removes some.
     this.trackFollowers(this.options.now());
     this.maybeAdvanceHighWatermark();
+    // A smaller ISR may be all a DeleteRecords waiting on the low watermark needed.
+    this.wake();
   }
 
   /** Progress entries for exactly the current replicas other than this leader. */
@@ -114,6 +117,7 @@ export class PartitionLeader {
       this.followers.set(replicaId, {
         replicaId,
         logEndOffset: -1,
+        logStartOffset: 0,
         lastCaughtUpMs: nowMs,
         lastFetchMs: nowMs,
         leaderEndAtLastFetch: -1,
@@ -130,10 +134,17 @@ export class PartitionLeader {
     return this.adding.has(replicaId) && !this.isr.has(replicaId);
   }
 
-  /** Records a follower's fetch at `fetchOffset` (its log end); may raise the HW. */
-  onFollowerFetch(replicaId: number, fetchOffset: number): void {
+  /**
+   * Records a follower's fetch at `fetchOffset` (its log end), with its log start; may raise the
+   * HW, and wakes DeleteRecords calls waiting for the low watermark when its start moved.
+   */
+  onFollowerFetch(replicaId: number, fetchOffset: number, logStartOffset: number): void {
     const progress = this.followers.get(replicaId);
     if (progress === undefined) return;
+    if (logStartOffset !== progress.logStartOffset) {
+      progress.logStartOffset = logStartOffset;
+      this.wake();
+    }
     const now = this.options.now();
     const leaderEnd = this.log.durableEndOffset;
     progress.lastCaughtUpMs = caughtUpAfterFetch(progress, fetchOffset, leaderEnd, now);
@@ -142,6 +153,39 @@ export class PartitionLeader {
     progress.logEndOffset = fetchOffset;
     this.maybeAdvanceHighWatermark();
     this.maybeExpandIsr();
+  }
+
+  /**
+   * The smallest log start offset over this leader and its in-sync followers (Kafka's low
+   * watermark): the records before it are gone from every replica that could lead next.
+   */
+  lowWatermark(): number {
+    let low = this.log.logStartOffset;
+    for (const replicaId of this.isr) {
+      if (replicaId === this.options.nodeId) continue;
+      low = Math.min(low, this.followers.get(replicaId)?.logStartOffset ?? 0);
+    }
+    return low;
+  }
+
+  /**
+   * Resolves true once lowWatermark() reaches `offset`; false after `timeoutMs`, on resignation
+   * or when `signal` aborts. Wakes the followers' long polls first, so they learn the leader's
+   * new log start now rather than with their next fetch.
+   */
+  async waitForLowWatermark(
+    offset: number,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    this.wake();
+    const deadlineMs = this.options.now() + timeoutMs;
+    while (this.lowWatermark() < offset) {
+      const leftMs = deadlineMs - this.options.now();
+      if (leftMs <= 0 || this.isResigned || signal.aborted) return false;
+      await this.waitForChange(leftMs, signal);
+    }
+    return true;
   }
 
   /** Called after local appends became durable: the HW may move, waiting fetches wake. */

@@ -276,7 +276,7 @@ export async function startBroker(
     }),
     fetch: new FetchHandler(resolver, peers, traffic),
     subscribe: new SubscribeHandler(resolver, traffic),
-    admin: new AdminHandler(config.nodeId, config, gateway, resolver, peers),
+    admin: new AdminHandler(config.nodeId, config, gateway, resolver, peers, shutdown.signal),
     quorum: raft,
   };
   const v1 = brookV1();

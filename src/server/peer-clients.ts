@@ -139,8 +139,9 @@ export class PeerClients implements ReplicaFetchClient {
     address: string,
     request: DeleteRecordsRequest,
   ): Promise<DeleteRecordsResponse__Output> {
+    // The leader waits up to timeout_ms for its in-sync replicas before it answers.
     return this.call('Admin', address, 'DeleteRecords', request, {
-      deadlineMs: limits.peerCallTimeoutMs,
+      deadlineMs: (request.timeoutMs ?? 0) + limits.peerCallTimeoutMs,
       forwarded: true,
     });
   }

@@ -45,6 +45,8 @@ export interface DeleteRecordsForwarder {
   ): Promise<DeleteRecordsResponse__Output>;
 }
 const ALTER_OPS = ['SET', 'DELETE'] as const;
+/** DeleteRecords' wait for the in-sync replicas when the request names none (Kafka's default). */
+const DELETE_RECORDS_TIMEOUT_MS_DEFAULT = 30_000;
 
 export class AdminHandler {
   constructor(
@@ -53,6 +55,8 @@ export class AdminHandler {
     private readonly metadata: MetadataService,
     private readonly resolver: PartitionResolver,
     private readonly forwarder: DeleteRecordsForwarder,
+    /** Ends waits for replicas when the node shuts down. */
+    private readonly shutdown: AbortSignal,
   ) {}
 
   async createTopics(request: CreateTopicsRequest__Output): Promise<CreateTopicsResponse> {
@@ -174,9 +178,11 @@ export class AdminHandler {
   }
 
   /**
-   * Moves log starts forward on the partition leaders. A partition led by another node is
-   * forwarded to it (once: `isForwarded` calls are answered here, NOT_LEADER_OR_FOLLOWER if
-   * need be), so an admin tool that knows one node works.
+   * Moves log starts forward on the partition leaders, and answers once every in-sync replica
+   * has moved its own there too (the low watermark, as in Kafka), so a replica taking over the
+   * lead cannot serve the deleted records again. A partition led by another node is forwarded
+   * to it (once: `isForwarded` calls are answered here, NOT_LEADER_OR_FOLLOWER if need be), so
+   * an admin tool that knows one node works.
    */
   async deleteRecords(
     request: DeleteRecordsRequest__Output,
@@ -188,6 +194,11 @@ export class AdminHandler {
       requireInt(p.partition, `partitions[${i}].partition`, 0, limits.partitionsPerTopicMax - 1);
       requireInt(p.offset, `partitions[${i}].offset`, -1, Number.MAX_SAFE_INTEGER);
     });
+    const timeoutMs = Math.min(
+      request.timeoutMs === 0 ? DELETE_RECORDS_TIMEOUT_MS_DEFAULT : request.timeoutMs,
+      limits.produceTimeoutMsMax,
+    );
+    const deadlineMs = Date.now() + timeoutMs;
     const results: DeleteRecordsResult[] = [];
     for (const p of request.partitions) {
       const out: DeleteRecordsResult = {
@@ -198,13 +209,18 @@ export class AdminHandler {
         lowWatermark: -1,
       };
       try {
-        const { log } = this.resolver.leader(p.topic, p.partition);
+        const { log, leader } = this.resolver.leader(p.topic, p.partition);
         out.lowWatermark = await log.deleteBefore(p.offset === -1 ? log.highWatermark : p.offset);
+        const leftMs = Math.max(0, deadlineMs - Date.now());
+        if (!(await leader.waitForLowWatermark(out.lowWatermark, leftMs, this.shutdown))) {
+          out.errorCode = 'REQUEST_TIMED_OUT';
+          out.errorMessage = `the records before ${out.lowWatermark} are deleted on the leader, but not yet on every in-sync replica (low watermark ${leader.lowWatermark()}) within ${timeoutMs} ms; they go once the replicas catch up`;
+        }
       } catch (error) {
         if (!(error instanceof BrokerError)) throw error;
         const leader = error.code === 'NOT_LEADER_OR_FOLLOWER' ? error.leader : null;
         if (leader !== null && !isForwarded) {
-          results.push(await this.forwardDeleteRecords(leader.address, p, out));
+          results.push(await this.forwardDeleteRecords(leader.address, p, timeoutMs, out));
           continue;
         }
         out.errorCode = error.code;
@@ -218,10 +234,14 @@ export class AdminHandler {
   private async forwardDeleteRecords(
     address: string,
     wanted: DeleteRecordsRequest__Output['partitions'][number],
+    timeoutMs: number,
     out: DeleteRecordsResult,
   ): Promise<DeleteRecordsResult> {
     try {
-      const answer = await this.forwarder.forwardDeleteRecords(address, { partitions: [wanted] });
+      const answer = await this.forwarder.forwardDeleteRecords(address, {
+        partitions: [wanted],
+        timeoutMs,
+      });
       return answer.results[0] ?? { ...out, errorCode: 'UNKNOWN_SERVER_ERROR' };
     } catch (error) {
       const coded = error instanceof BrokerError;

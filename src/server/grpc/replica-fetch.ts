@@ -153,6 +153,7 @@ async function replicaFetch(
   request.partitions.forEach((p, i) => {
     requireInt(p.partition, `partitions[${i}].partition`, 0, limits.partitionsPerTopicMax - 1);
     requireInt(p.fetchOffset, `partitions[${i}].fetch_offset`, 0, Number.MAX_SAFE_INTEGER);
+    requireInt(p.logStartOffset, `partitions[${i}].log_start_offset`, 0, Number.MAX_SAFE_INTEGER);
   });
   const waitMs = Math.min(request.maxWaitMs, limits.fetchWaitMsMax);
   const partitionBytes = Math.max(
@@ -230,7 +231,7 @@ async function readAll(
       out.errorMessage = `fetch offset ${p.fetchOffset} is outside [${log.logStartOffset}, ${log.durableEndOffset}]`;
       continue;
     }
-    if (isFirstRead) leader.onFollowerFetch(request.replicaId, p.fetchOffset);
+    if (isFirstRead) leader.onFollowerFetch(request.replicaId, p.fetchOffset, p.logStartOffset);
     const isThrottled =
       leader.isThrottled(request.replicaId) && p.fetchOffset < log.durableEndOffset;
     const allowance = isThrottled ? deps.throttle.allowance() : Infinity;

@@ -1,16 +1,17 @@
 /**
  * DeleteRecords survives a failover, in a 3-node cluster of real `brook server` processes: every
  * replica, not only the leader, moves its log start (Kafka's followers take the leader's log
- * start from each fetch answer). Records are produced with acks=all, DeleteRecords moves the
- * log start into a batch, and one more acks=all batch follows: its acknowledgement means both
- * followers fetched past it, so each has handled an answer carrying the new log start. The
- * leader is then killed (SIGKILL); the new leader must answer the same earliest offset, refuse
- * fetches below it and serve the records from it on. Last, every replica read from its stopped
- * node's LevelDB must have that log start, and the two survivors the same batches.
+ * start from each fetch answer, and report their own in the next fetch). Records are produced
+ * with acks=all and DeleteRecords moves the log start into a batch; it answers only once every
+ * in-sync replica has moved its log start too (Kafka's low watermark). The leader is killed
+ * (SIGKILL) the moment the answer comes; the new leader must answer the same earliest offset,
+ * refuse fetches below it and serve the records from it on. Last, every replica read from its
+ * stopped node's LevelDB must have that log start, and the two survivors the same batches.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { Admin } from '../../../src/client/index.js';
 import type {
+  DeleteRecordsResponse__Output,
   FetchResponse__Output,
   ListOffsetsResponse__Output,
   ProduceResponse__Output,
@@ -121,10 +122,7 @@ describe('DeleteRecords then failover, replication factor 3', () => {
       } finally {
         await admin.close();
       }
-      // Acknowledged only once both followers fetched past it: the answer that carried it also
-      // carried the leader's new log start (and a high watermark of at least 20).
-      expect(await produceBatch(oldLeader, 'after')).toBe(20);
-
+      // Nothing in between: the answer alone says every in-sync replica has the new start.
       await oldLeader.kill('SIGKILL');
       const next = await waitFor('a new leader', async () => {
         const s = await partitionState(nodes, TOPIC, 0);
@@ -147,7 +145,7 @@ describe('DeleteRecords then failover, replication factor 3', () => {
       expect(from.records[0]?.offset).toBe(DELETE_BEFORE);
       expect(from.records[0]?.value?.toString()).toBe('b1-2');
       // The surviving pair keeps taking writes.
-      expect(await produceBatch(newLeader, 'later')).toBe(25);
+      expect(await produceBatch(newLeader, 'later')).toBe(20);
 
       await Promise.all(nodes.map((n) => n.stop()));
       const replicas = new Map<number, StoredReplica>();
@@ -164,7 +162,57 @@ describe('DeleteRecords then failover, replication factor 3', () => {
       const survivors = [...replicas.entries()].filter(([id]) => id !== state.leaderId);
       expect(survivors.length).toBe(2);
       expect(survivors[0]![1]).toEqual(survivors[1]![1]);
-      expect(survivors[0]![1].logEndOffset).toBe(30);
+      expect(survivors[0]![1].logEndOffset).toBe(25);
+    },
+  );
+});
+
+describe('DeleteRecords and an in-sync follower that does not fetch', () => {
+  it(
+    'answers REQUEST_TIMED_OUT after timeout_ms, with the leader records gone',
+    { timeout: 120_000 },
+    async () => {
+      await Promise.all(nodes.map((n) => n.cleanup()));
+      nodes = await startCluster(3, { extraArgs: FAST_CLUSTER_ARGS });
+      await createTopic(nodes[0]!, TOPIC, 1, 3, { 'min.insync.replicas': '2' });
+      const state = await waitFor('a leader with a full ISR', async () => {
+        const s = await partitionState(nodes, TOPIC, 0);
+        return s.leaderId >= 0 && s.isr.length === 3 ? s : undefined;
+      });
+      const leader = nodeById(state.leaderId);
+      for (let b = 0; b < 2; b++) await produceBatch(leader, `b${b}`);
+      const follower = nodes.find((n) => n.nodeId !== state.leaderId)!;
+      // Paused (by PID) for less than the broker session: still registered and in the ISR.
+      process.kill(follower.pid, 'SIGSTOP');
+      try {
+        const clients = rawClients(leader.address);
+        try {
+          const answer = await call<DeleteRecordsResponse__Output>(clients.admin, 'DeleteRecords', {
+            partitions: [{ topic: TOPIC, partition: 0, offset: DELETE_BEFORE }],
+            timeoutMs: 200,
+          });
+          const result = answer.results[0]!;
+          expect(result.errorCode).toBe('REQUEST_TIMED_OUT');
+          expect(result.errorMessage).toContain('not yet on every in-sync replica');
+          expect(result.lowWatermark).toBe(DELETE_BEFORE);
+        } finally {
+          clients.close();
+        }
+      } finally {
+        process.kill(follower.pid, 'SIGCONT');
+      }
+      expect(await earliestOn(leader)).toBe(DELETE_BEFORE);
+      // Once the follower fetches again, a repeat of the call is answered at once.
+      const admin = new Admin({ bootstrap: bootstrapOf(nodes), retries: 5 });
+      try {
+        const [again] = await admin.deleteRecords([
+          { topic: TOPIC, partition: 0, offset: DELETE_BEFORE },
+        ]);
+        expect(again?.error).toBeUndefined();
+        expect(again?.lowWatermark).toBe(DELETE_BEFORE);
+      } finally {
+        await admin.close();
+      }
     },
   );
 });
