@@ -6,16 +6,10 @@
  * observer, from the metadata quorum.
  */
 import type { Command } from 'commander';
-import {
-  BrokerError,
-  planDrain,
-  type Admin,
-  type DrainPartition,
-  type PartitionReassignment,
-} from '../../client/index.js';
+import { BrokerError, planDrain, type Admin, type DrainPartition } from '../../client/index.js';
 import { ExitError, UsageError, describeError, write, type CliIo } from '../output.js';
 import { addBootstrapOption, withAdmin, type BootstrapOptions } from './common.js';
-import { followReassignments } from './reassign-progress.js';
+import { followReassignments, startMoves } from './reassign-progress.js';
 import {
   addThrottleOption,
   removeThrottleWhenIdle,
@@ -143,7 +137,13 @@ async function drain(
     return;
   }
   await throttleMoves(admin, io, options.throttle, options.wait);
-  const started = await submit(admin, io, bootstrap, plan.reassignments);
+  const started = await startMoves(
+    admin,
+    io,
+    bootstrap,
+    plan.reassignments,
+    (m) => `Moving ${m.topic}-${m.partition} to ${(m.replicas ?? []).join(',')}.`,
+  );
   const followed = [...started, ...leaving];
   if (!options.wait) {
     await write(
@@ -156,30 +156,6 @@ async function drain(
   if (options.throttle !== undefined && options.wait) await removeThrottleWhenIdle(admin, io);
   if (started.length < plan.reassignments.length) throw new ExitError(1);
   if (options.wait) await reportHeld(admin, io, drained);
-}
-
-/** Starts the moves, one line each; resolves the partitions whose move started. */
-async function submit(
-  admin: Admin,
-  io: CliIo,
-  bootstrap: string,
-  moves: readonly PartitionReassignment[],
-): Promise<PartitionReassignment[]> {
-  if (moves.length === 0) return [];
-  const outcomes = await admin.alterPartitionReassignments(moves);
-  const started: PartitionReassignment[] = [];
-  for (const [i, outcome] of outcomes.entries()) {
-    const move = moves[i];
-    if (outcome.error !== undefined || move === undefined) {
-      // The broker's message names the partition already.
-      io.stderr.write(`brook: ${describeError(outcome.error, bootstrap)}\n`);
-      continue;
-    }
-    started.push(move);
-    const target = (move.replicas ?? []).join(',');
-    await write(io.stdout, `Moving ${outcome.topic}-${outcome.partition} to ${target}.\n`);
-  }
-  return started;
 }
 
 /** Says whether the drained brokers hold anything now; exit code 1 when they still do. */

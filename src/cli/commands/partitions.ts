@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { OngoingReassignment, PartitionReassignment } from '../../client/index.js';
-import { ExitError, UsageError, describeError, formatTable, write, type CliIo } from '../output.js';
+import { ExitError, UsageError, formatTable, write, type CliIo } from '../output.js';
 import {
   addBootstrapOption,
   byteRate,
@@ -17,7 +17,7 @@ import {
   withAdmin,
   type BootstrapOptions,
 } from './common.js';
-import { followReassignments } from './reassign-progress.js';
+import { followReassignments, startMoves } from './reassign-progress.js';
 import {
   addThrottleOption,
   formatRate,
@@ -77,22 +77,17 @@ Examples:
     }
     await withAdmin(options, io, async (admin, bootstrap) => {
       await throttleMoves(admin, io, options.throttle, options.wait);
-      const outcomes = await admin.alterPartitionReassignments(moves);
-      let failed = 0;
-      for (const outcome of outcomes) {
-        const name = `${outcome.topic}-${outcome.partition}`;
-        if (outcome.error === undefined) {
-          await write(io.stdout, `${options.cancel === true ? 'Cancelling' : 'Moving'} ${name}.\n`);
-        } else {
-          failed++;
-          // The broker's message names the partition already.
-          io.stderr.write(`brook: ${describeError(outcome.error, bootstrap)}\n`);
-        }
-      }
-      const started = outcomes.filter((o) => o.error === undefined);
+      const verb = options.cancel === true ? 'Cancelling' : 'Moving';
+      const started = await startMoves(
+        admin,
+        io,
+        bootstrap,
+        moves,
+        (m) => `${verb} ${m.topic}-${m.partition}.`,
+      );
       if (options.wait && started.length > 0) await followReassignments(admin, io, started);
       if (options.throttle !== undefined && options.wait) await removeThrottleWhenIdle(admin, io);
-      if (failed > 0) throw new ExitError(1);
+      if (started.length < moves.length) throw new ExitError(1);
     });
   });
 }

@@ -1,12 +1,40 @@
 /**
- * Following reassignments until they finish: a progress line a second, shared by
- * `brook partitions reassign` and `brook brokers drain`. Ctrl-C stops the watching, not the moves.
+ * Starting reassignments and following them until they finish (a progress line a second),
+ * shared by `brook partitions reassign` and `brook brokers drain`. Ctrl-C stops the watching,
+ * not the moves.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin } from '../../client/index.js';
-import { write, type CliIo } from '../output.js';
+import type { Admin, PartitionReassignment } from '../../client/index.js';
+import { describeError, write, type CliIo } from '../output.js';
 
 const PROGRESS_INTERVAL_MS = 1_000;
+
+/**
+ * Submits `moves`: a line per move started (`describe` words it), an error line per refusal.
+ * Resolves the moves that started.
+ */
+export async function startMoves<M extends PartitionReassignment>(
+  admin: Admin,
+  io: CliIo,
+  bootstrap: string,
+  moves: readonly M[],
+  describe: (move: M) => string,
+): Promise<M[]> {
+  if (moves.length === 0) return [];
+  const outcomes = await admin.alterPartitionReassignments(moves);
+  const started: M[] = [];
+  for (const [i, outcome] of outcomes.entries()) {
+    const move = moves[i];
+    if (outcome.error !== undefined || move === undefined) {
+      // The broker's message names the partition already.
+      io.stderr.write(`brook: ${describeError(outcome.error, bootstrap)}\n`);
+      continue;
+    }
+    started.push(move);
+    await write(io.stdout, `${describe(move)}\n`);
+  }
+  return started;
+}
 
 /** Prints progress until none of `partitions` is being reassigned any more. */
 export async function followReassignments(
