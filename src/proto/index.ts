@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import type { ProtoGrpcType as BrokerProto } from '../gen/broker.js';
 import type { ProtoGrpcType as AdminProto } from '../gen/admin.js';
 import type { ProtoGrpcType as GroupsProto } from '../gen/groups.js';
@@ -72,6 +73,41 @@ export function peerPackageDefinition(): protoLoader.PackageDefinition {
 export function brookV1Peer(): PeerProto['brook']['v1'] {
   const loaded = grpc.loadPackageDefinition(peerPackageDefinition()) as unknown as PeerProto;
   return loaded.brook.v1;
+}
+
+/** Encodes and decodes one message type outside gRPC, with the loaders' decoding options. */
+export interface MessageCodec<In, Out> {
+  encode(message: In): Uint8Array;
+  /** Throws when `bytes` is not a valid encoding of the message. */
+  decode(bytes: Uint8Array): Out;
+}
+
+let peerRoot: protobuf.Root | null = null;
+
+/**
+ * A codec for a message of peer.proto, for node-to-node traffic that is not gRPC (the framed
+ * fetch transport). The same conversions as the gRPC loaders, so the objects are the generated
+ * `__Output` types.
+ */
+export function peerMessageCodec<In, Out>(name: string): MessageCodec<In, Out> {
+  if (peerRoot === null) {
+    const root = new protobuf.Root();
+    root.resolvePath = (_origin, target) => path.join(PROTO_DIR, target);
+    root.loadSync([...PEER_PROTO_FILES], { keepCase: false });
+    root.resolveAll();
+    peerRoot = root;
+  }
+  const type = peerRoot.lookupType(`brook.v1.${name}`);
+  const options: protobuf.IConversionOptions = {
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true,
+  };
+  return {
+    encode: (message) => type.encode(type.fromObject(message as object)).finish(),
+    decode: (bytes) => type.toObject(type.decode(bytes), options) as Out,
+  };
 }
 
 function findProtoDir(): string {

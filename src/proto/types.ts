@@ -138,6 +138,7 @@ export type * from '../gen/brook/v1/ReplicaFetchPartition.js';
 export type * from '../gen/brook/v1/ReplicaFetchPartitionResponse.js';
 export type * from '../gen/brook/v1/ReplicaFetchRequest.js';
 export type * from '../gen/brook/v1/ReplicaFetchResponse.js';
+export type * from '../gen/brook/v1/ReplicaFetchFrame.js';
 export type * from '../gen/brook/v1/ReplicationProgress.js';
 export type * from '../gen/brook/v1/ReplicationState.js';
 export type * from '../gen/brook/v1/ResetOffsetResult.js';

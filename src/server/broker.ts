@@ -37,6 +37,8 @@ import { groupsService } from './grpc/groups.js';
 import { ProduceHandler } from './grpc/produce.js';
 import { raftPeerService } from './grpc/raft-peer.js';
 import { replicaFetchService } from './grpc/replica-fetch.js';
+import { serveFetchConnection } from './replica-transport/fetch-session.js';
+import { listenSharedPort, type SharedPort } from './replica-transport/shared-port.js';
 import { adminService, brokerService } from './grpc/services.js';
 import { SubscribeHandler } from './grpc/subscribe.js';
 import { tolerantDefinition } from './grpc/malformed.js';
@@ -118,7 +120,8 @@ export async function startBroker(
   const described = { ...publicPackageDefinition(), ...loadSync(healthProtoPath) };
   new ReflectionService(described).addToServer(server);
   const listen = config.listen;
-  const port = await bind(server, `${listen.host}:${listen.port}`);
+  const sharedPort = await bind(server, listen, logger);
+  const port = sharedPort.port;
   const advertised = config.advertisedAddress.endsWith(':0')
     ? `${config.advertisedAddress.slice(0, -2)}:${port}`
     : config.advertisedAddress;
@@ -306,14 +309,17 @@ export async function startBroker(
   };
   state.onChange((image) => applyThrottle(image));
   applyThrottle(state.image());
-  const fetchService = replicaFetchService({
+  const fetchDeps = {
     replicas,
     logger: logger.child({ component: 'replication' }),
     shutdown: shutdown.signal,
     traffic,
     throttle,
-  });
+  };
+  const fetchService = replicaFetchService(fetchDeps);
   server.addService(fetchService.definition, fetchService.implementation);
+  sharedPort.onFetchConnection = (socket, buffered) =>
+    serveFetchConnection(fetchDeps, socket, buffered);
 
   const retention = new RetentionTask(
     logs,
@@ -404,7 +410,11 @@ export async function startBroker(
       // Before the server: closing the node ends the peers' Send streams into it, which would
       // otherwise hold tryShutdown until its timeout; and before the store, which it writes.
       await stopRaftNode(raft.node, config, logger);
+      sharedPort.stopListening();
       await shutdownServer(server, config.shutdownTimeoutMs, logger);
+      // Each ended with shutdown after its answer in progress; a follower that never read it
+      // must not keep the process up.
+      sharedPort.destroyFetchConnections();
       await metricsServer?.close();
       peers.close();
       await logs.close();
@@ -525,18 +535,18 @@ async function openStore(dataDir: string): Promise<ClassicLevel<Buffer, Buffer>>
   return db;
 }
 
-function bind(server: grpc.Server, address: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) => {
-      if (error === null) resolve(port);
-      else
-        reject(
-          new DataDirError(
-            `cannot listen on ${address}: ${error.message}. Is another broker using that port?`,
-          ),
-        );
-    });
-  });
+async function bind(
+  server: grpc.Server,
+  listen: { readonly host: string; readonly port: number },
+  logger: Logger,
+): Promise<SharedPort> {
+  try {
+    return await listenSharedPort(server, listen.host, listen.port, logger);
+  } catch (error) {
+    throw new DataDirError(
+      `cannot listen on ${listen.host}:${listen.port}: ${(error as Error).message}. Is another broker using that port?`,
+    );
+  }
 }
 
 function shutdownServer(server: grpc.Server, timeoutMs: number, logger: Logger): Promise<void> {

@@ -7,7 +7,7 @@
  * NETWORK_EXCEPTION-like UNAVAILABLE errors as plain Errors), so callers branch on codes.
  */
 import * as grpc from '@grpc/grpc-js';
-import { limits } from '../config/index.js';
+import { limits, parseAddress } from '../config/index.js';
 import { BrokerError, type ErrorCode } from '../errors/index.js';
 import {
   brookV1,
@@ -22,6 +22,7 @@ import {
   type ReplicaFetchResponse__Output,
 } from '../proto/index.js';
 import { FetchStreamLink } from './fetch-stream-link.js';
+import { FramedFetchLink, FramedFetchUnsupportedError } from './replica-transport/fetch-link.js';
 import type { ReplicaFetchClient } from '../replication/index.js';
 import { TRAILER_ERROR_CODE, TRAILER_LEADER_ADDRESS, TRAILER_LEADER_ID } from './error-status.js';
 
@@ -41,12 +42,18 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc-node.flow_control_window': 16 * 1024 * 1024,
 };
 
+/** How long a follower fetches over gRPC from a leader that did not speak the framed transport. */
+const GRPC_FETCH_FALLBACK_MS = 60_000;
+
 /** Marks a call one node forwarded to another, so the receiver never forwards it again. */
 export const HEADER_FORWARDED = 'brook-forwarded';
 
 export class PeerClients implements ReplicaFetchClient {
   private readonly clients = new Map<string, AnyClient>();
-  private readonly fetchLinks = new Map<string, FetchStreamLink>();
+  private readonly fetchLinks = new Map<string, FramedFetchLink>();
+  /** Leaders that do not speak the framed transport, and until when to use FetchStream. */
+  private readonly grpcFetchUntil = new Map<string, number>();
+  private readonly grpcFetchLinks = new Map<string, FetchStreamLink>();
 
   /** Calls `method` of `service` at `address`; rejects with a BrokerError when coded. */
   call<Res>(
@@ -83,21 +90,44 @@ export class PeerClients implements ReplicaFetchClient {
     });
   }
 
-  /** A follower's fetch, over the long-lived FetchStream to the leader at `address`. */
+  /** A follower's fetch, over the framed fetch connection to the leader at `address`. */
   fetch(
     address: string,
     request: Parameters<ReplicaFetchClient['fetch']>[1],
     signal: AbortSignal,
   ): ReturnType<ReplicaFetchClient['fetch']> {
+    const timeoutMs = (request.maxWaitMs ?? 0) + limits.peerCallTimeoutMs;
+    const grpcUntil = this.grpcFetchUntil.get(address);
+    if (grpcUntil !== undefined && Date.now() < grpcUntil) {
+      return this.grpcFetchLink(address).fetch(request, timeoutMs, signal);
+    }
     let link = this.fetchLinks.get(address);
+    if (link === undefined) {
+      const parsed = parseAddress(address);
+      if (parsed === null) return Promise.reject(new Error(`bad leader address "${address}"`));
+      link = new FramedFetchLink(parsed.host.replace(/^\[(.*)\]$/, '$1'), parsed.port);
+      this.fetchLinks.set(address, link);
+    }
+    return link.fetch(request, timeoutMs, signal).catch((error: unknown) => {
+      // A leader of an older release answers the framed hello as gRPC: fetch over its
+      // FetchStream for a while, so a rolling upgrade does not stall replication.
+      if (error instanceof FramedFetchUnsupportedError) {
+        this.grpcFetchUntil.set(address, Date.now() + GRPC_FETCH_FALLBACK_MS);
+      }
+      throw error;
+    });
+  }
+
+  private grpcFetchLink(address: string): FetchStreamLink {
+    let link = this.grpcFetchLinks.get(address);
     if (link === undefined) {
       const client = this.client('ReplicaFetch', address) as unknown as {
         FetchStream(): grpc.ClientDuplexStream<ReplicaFetchRequest, ReplicaFetchResponse__Output>;
       };
       link = new FetchStreamLink(() => client.FetchStream());
-      this.fetchLinks.set(address, link);
+      this.grpcFetchLinks.set(address, link);
     }
-    return link.fetch(request, (request.maxWaitMs ?? 0) + limits.peerCallTimeoutMs, signal);
+    return link;
   }
 
   offsetsForLeaderEpoch(
@@ -147,8 +177,9 @@ export class PeerClients implements ReplicaFetchClient {
   }
 
   close(): void {
-    for (const link of this.fetchLinks.values()) link.close();
+    for (const link of [...this.fetchLinks.values(), ...this.grpcFetchLinks.values()]) link.close();
     this.fetchLinks.clear();
+    this.grpcFetchLinks.clear();
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
   }

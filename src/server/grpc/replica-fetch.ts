@@ -143,7 +143,7 @@ function leaderFor(
   return leader;
 }
 
-async function replicaFetch(
+export async function replicaFetch(
   deps: ReplicaFetchDeps,
   request: ReplicaFetchRequest__Output,
   cancelled: AbortSignal = deps.shutdown,

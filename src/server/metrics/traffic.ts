@@ -20,6 +20,10 @@ export class TrafficCounters {
   replicationThrottledBytesOut = 0;
   /** Record batch bytes this node, as a follower, received from partition leaders. */
   replicationBytesIn = 0;
+  /** Followers' fetches this node, as a leader, answered on the framed fetch transport. */
+  replicaFetchAnswers = 0;
+  /** Framed fetch connections this node ended with an error frame (a bad request). */
+  replicaFetchRefusals = 0;
 }
 
 export function registerTrafficMetrics(registry: Registry, traffic: TrafficCounters): void {
@@ -47,6 +51,16 @@ export function registerTrafficMetrics(registry: Registry, traffic: TrafficCount
     name: 'brook_replication_bytes_in_total',
     help: 'Record batch bytes this node, as follower, received from partition leaders.',
     read: () => traffic.replicationBytesIn,
+  });
+  totalCounter(registry, {
+    name: 'brook_replica_fetch_answers_total',
+    help: "Followers' fetches this node, as partition leader, answered on the framed fetch transport.",
+    read: () => traffic.replicaFetchAnswers,
+  });
+  totalCounter(registry, {
+    name: 'brook_replica_fetch_refusals_total',
+    help: 'Framed fetch connections this node ended with an error frame: a request it refused (INVALID_REQUEST) or could not serve.',
+    read: () => traffic.replicaFetchRefusals,
   });
 }
 

@@ -63,6 +63,7 @@ class FakeLeader implements ReplicaFetchClient {
       logStartOffset: log.logStartOffset,
       logEndOffset: log.durableEndOffset,
       recordBatches: [],
+      recordBatchSizes: [],
     };
     if (fetchOffset < log.logStartOffset || fetchOffset > log.durableEndOffset) {
       answer.errorCode = 'OFFSET_OUT_OF_RANGE';
