@@ -5,7 +5,9 @@
  * already read put back. So followers get a copy-free path without a second port to configure,
  * expose and open in every manifest.
  */
+import { EventEmitter } from 'node:events';
 import { lookup } from 'node:dns/promises';
+import type { Http2Server } from 'node:http2';
 import { createServer, isIP, type Server, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -34,6 +36,7 @@ export async function listenSharedPort(
   logger: Logger,
 ): Promise<SharedPort> {
   const injector = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  widenReceiveWindow(grpcServer, logger);
   const fetchSockets = new Set<Socket>();
   const servers: Server[] = [];
   const shared: { -readonly [K in keyof SharedPort]: SharedPort[K] } = {
@@ -103,4 +106,29 @@ export async function listenSharedPort(
     servers.push(server);
   }
   return shared;
+}
+
+/** HTTP/2 receive window of the server's sessions, as the SDK's and the peers' channels have. */
+export const RECEIVE_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/**
+ * grpc-js's server keeps Node's 64 KiB HTTP/2 receive window and has no option for it, so a
+ * client's 4 MiB produce request crossed in 64 window updates: a 16 MiB window took a single
+ * node from 61-62 MB/s to 76-78 MB/s in the same hour (docs/benchmarks.md). The injector's
+ * HTTP/2 server is the newest entry of grpc-js's internal `http2Servers`; should a grpc-js
+ * release move it, the defaults stay and the node says so (and a test fails).
+ */
+function widenReceiveWindow(grpcServer: grpc.Server, logger: Logger): void {
+  const servers = (grpcServer as unknown as { http2Servers?: unknown }).http2Servers;
+  const http2Server = servers instanceof Map ? ([...servers.keys()].at(-1) as unknown) : null;
+  if (!(http2Server instanceof EventEmitter) || !('updateSettings' in http2Server)) {
+    logger.warn(
+      {},
+      "cannot reach grpc-js's HTTP/2 server to widen its receive window; produce requests cross in 64 KiB windows",
+    );
+    return;
+  }
+  const server = http2Server as Http2Server;
+  server.updateSettings({ initialWindowSize: RECEIVE_WINDOW_BYTES });
+  server.on('session', (session) => session.setLocalWindowSize(RECEIVE_WINDOW_BYTES));
 }
