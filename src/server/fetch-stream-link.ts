@@ -1,6 +1,8 @@
 /**
- * The follower's end of a ReplicaFetch.FetchStream (peer.proto): one long-lived stream to a
- * leader's address, over which fetch requests go one at a time and answers come back in order.
+ * The follower's end of a ReplicaFetch.FetchStream (peer.proto), used only against a leader that
+ * does not speak the framed fetch transport (an older release, see peer-clients.ts): one
+ * long-lived stream to a leader's address, over which fetch requests go one at a time and
+ * answers come back in order.
  * A request that times out or is cancelled ends the stream (an answer cannot be taken back),
  * as does any stream error; the next request opens a new one. Pending requests then fail, and
  * the follower's fetcher retries them as it retries a failed call.

@@ -23,6 +23,8 @@ import {
 import { replicaFetch, type ReplicaFetchDeps } from '../grpc/replica-fetch.js';
 import { FrameDecoder, framePrefix, MAGIC, type Frame } from './frames.js';
 
+/** Requests read ahead of their answers before the connection stops reading. */
+const QUEUED_REQUESTS_MAX = 8;
 /** A request names at most replicaFetchPartitionsMax partitions: far below this. */
 const REQUEST_HEADER_BYTES_MAX = 4 * 1024 * 1024;
 
@@ -96,13 +98,22 @@ export function serveFetchConnection(
       turn = turn.then(() => refuse(new InvalidArgumentError('frame', (error as Error).message)));
       return;
     }
-    for (const frame of frames) turn = turn.then(() => answer(frame));
+    for (const frame of frames) {
+      // A follower sends its next request after the answer; a peer that floods requests
+      // without reading answers is read no further until it catches up.
+      if (++queued >= QUEUED_REQUESTS_MAX) socket.pause();
+      turn = turn.then(async () => {
+        await answer(frame);
+        if (--queued < QUEUED_REQUESTS_MAX && !closed.signal.aborted) socket.resume();
+      });
+    }
   };
+  let queued = 0;
   socket.setNoDelay(true);
   socket.write(MAGIC);
-  if (buffered.length > 0) onData(buffered);
   socket.on('data', onData);
-  socket.resume();
+  if (buffered.length > 0) onData(buffered);
+  if (queued < QUEUED_REQUESTS_MAX) socket.resume();
 }
 
 function decodeRequest(header: Buffer): ReplicaFetchRequest__Output {

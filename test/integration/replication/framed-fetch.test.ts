@@ -171,11 +171,22 @@ describe('the framed fetch transport', () => {
     },
   );
 
-  it('answers requests sent back to back in order, and the magic may arrive a byte at a time', async () => {
-    const request = frame(requestCodec.encode(fetchRequest()));
-    const chunks = [...[...MAGIC].map((b) => Buffer.from([b])), request, request];
+  it('answers each of many requests sent back to back, and the magic may arrive a byte at a time', async () => {
+    // More than the 8 it reads ahead of its answers: it stops reading, then goes on.
+    const requests = Array.from({ length: 40 }, (_, i) =>
+      frame(
+        requestCodec.encode(
+          fetchRequest({
+            partitions: [{ topicId, partition: 0, fetchOffset: i, currentLeaderEpoch: 0 }],
+          }),
+        ),
+      ),
+    );
+    const chunks = [...[...MAGIC].map((b) => Buffer.from([b])), Buffer.concat(requests)];
     const frames = framesOf(await exchange(chunks));
-    expect(frames.map((f) => f.response?.partitions[0]?.errorCode)).toEqual(['NONE', 'NONE']);
+    expect(frames.map((f) => f.response?.partitions[0]?.errorCode)).toEqual(
+      requests.map(() => 'NONE'),
+    );
   });
 
   it('survives generated garbage, and keeps its data and its service', async () => {
