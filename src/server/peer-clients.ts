@@ -21,7 +21,7 @@ import {
   type ReplicaFetchRequest,
   type ReplicaFetchResponse__Output,
 } from '../proto/index.js';
-import { FetchStreamLink } from './fetch-stream-link.js';
+import { FetchStreamLink } from './replica-transport/fetch-stream-link.js';
 import { FramedFetchLink, FramedFetchUnsupportedError } from './replica-transport/fetch-link.js';
 import type { ReplicaFetchClient } from '../replication/index.js';
 import { TRAILER_ERROR_CODE, TRAILER_LEADER_ADDRESS, TRAILER_LEADER_ID } from './error-status.js';

@@ -21,6 +21,7 @@ import {
   type ReplicaFetchResponse__Output,
 } from '../../proto/index.js';
 import { FrameDecoder, FrameError, framePrefix, MAGIC, type Frame } from './frames.js';
+import { InOrderCalls } from './in-order-calls.js';
 
 /** Bytes per socket read; the answers' batches are copied out of it. */
 const READ_BUFFER_BYTES = 256 * 1024;
@@ -43,11 +44,6 @@ export class FramedFetchUnsupportedError extends Error {
   }
 }
 
-interface Pending {
-  readonly resolve: (response: ReplicaFetchResponse__Output) => void;
-  readonly reject: (error: Error) => void;
-}
-
 interface Connection {
   readonly socket: Socket;
   readonly decoder: FrameDecoder;
@@ -57,7 +53,7 @@ interface Connection {
 
 export class FramedFetchLink {
   private connection: Connection | null = null;
-  private readonly pending: Pending[] = [];
+  private readonly calls = new InOrderCalls<ReplicaFetchResponse__Output>();
   private readonly readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
 
   constructor(
@@ -73,30 +69,10 @@ export class FramedFetchLink {
   ): Promise<ReplicaFetchResponse__Output> {
     if (signal.aborted) return Promise.reject(new Error('fetch cancelled'));
     const connection = this.connection ?? this.open();
-    return new Promise((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-      };
-      const onAbort = (): void => this.fail(connection, new Error('fetch cancelled'));
-      const timer = setTimeout(
-        () => this.fail(connection, new Error(`no fetch answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.pending.push({
-        resolve: (response) => {
-          cleanup();
-          resolve(response);
-        },
-        reject: (error) => {
-          cleanup();
-          reject(error);
-        },
-      });
-      const header = requestCodec.encode(request);
-      connection.socket.write(Buffer.concat([framePrefix(header.length, 0), header]));
-    });
+    const answer = this.calls.add(timeoutMs, signal, (error) => this.fail(connection, error));
+    const header = requestCodec.encode(request);
+    connection.socket.write(Buffer.concat([framePrefix(header.length, 0), header]));
+    return answer;
   }
 
   close(): void {
@@ -163,12 +139,10 @@ export class FramedFetchLink {
     } catch (error) {
       throw new FrameError(`undecodable answer header: ${(error as Error).message}`);
     }
-    const entry = this.pending.shift();
-    if (entry === undefined) throw new FrameError('an answer to no request');
     if (decoded.errorCode !== 'NONE') {
       // The leader closes the connection after an error frame; fail the rest with it too.
       const error = new BrokerError(decoded.errorCode as ErrorCode, decoded.errorMessage);
-      entry.reject(error);
+      if (!this.calls.settleNext({ error })) throw new FrameError('an answer to no request');
       if (this.connection !== null) this.fail(this.connection, error);
       return;
     }
@@ -187,7 +161,7 @@ export class FramedFetchLink {
         `answer batch sizes add up to ${at}, not its ${frame.data.length} bytes`,
       );
     }
-    entry.resolve(response);
+    if (!this.calls.settleNext({ response })) throw new FrameError('an answer to no request');
   }
 
   /** Ends `connection` (if still current) and fails every request waiting on it. */
@@ -195,6 +169,6 @@ export class FramedFetchLink {
     if (this.connection !== connection) return;
     this.connection = null;
     connection.socket.destroy();
-    for (const entry of this.pending.splice(0)) entry.reject(error);
+    this.calls.failAll(error);
   }
 }

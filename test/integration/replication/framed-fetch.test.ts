@@ -5,7 +5,7 @@
  * follower falls back to gRPC against a leader that does not speak the transport. One real node
  * leading a partition, raw sockets on loopback.
  */
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,7 @@ import {
 } from '../../../src/server/replica-transport/fetch-link.js';
 import {
   FrameDecoder,
+  FrameError,
   framePrefix,
   MAGIC,
   type Frame,
@@ -215,6 +216,35 @@ describe('the framed fetch transport', () => {
       link.close();
     }
   }, 60_000);
+});
+
+describe('a leader that breaks the protocol', () => {
+  it('fails the fetch at once instead of leaving it waiting', async () => {
+    const server = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        // One partition whose batch sizes say 10 bytes, with 3 bytes of data.
+        const header = frameCodec.encode({
+          response: { partitions: [{ topicId: 'x', partition: 0, recordBatchSizes: [10] }] },
+        });
+        socket.write(
+          Buffer.concat([MAGIC, framePrefix(header.length, 3), header, Buffer.alloc(3)]),
+        );
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const link = new FramedFetchLink('127.0.0.1', (server.address() as AddressInfo).port);
+    try {
+      const started = Date.now();
+      await expect(
+        link.fetch(fetchRequest(), 30_000, new AbortController().signal),
+      ).rejects.toThrow(FrameError);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      link.close();
+      server.close();
+    }
+  });
 });
 
 describe('a leader without the framed transport (an older release)', () => {

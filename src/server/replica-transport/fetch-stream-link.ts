@@ -8,18 +8,14 @@
  * the follower's fetcher retries them as it retries a failed call.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { ReplicaFetchRequest, ReplicaFetchResponse__Output } from '../proto/index.js';
-
-interface Pending {
-  readonly resolve: (response: ReplicaFetchResponse__Output) => void;
-  readonly reject: (error: Error) => void;
-}
+import type { ReplicaFetchRequest, ReplicaFetchResponse__Output } from '../../proto/index.js';
+import { InOrderCalls } from './in-order-calls.js';
 
 type FetchStream = grpc.ClientDuplexStream<ReplicaFetchRequest, ReplicaFetchResponse__Output>;
 
 export class FetchStreamLink {
   private stream: FetchStream | null = null;
-  private readonly pending: Pending[] = [];
+  private readonly calls = new InOrderCalls<ReplicaFetchResponse__Output>();
 
   constructor(private readonly open: () => FetchStream) {}
 
@@ -31,30 +27,9 @@ export class FetchStreamLink {
   ): Promise<ReplicaFetchResponse__Output> {
     if (signal.aborted) return Promise.reject(new Error('fetch cancelled'));
     const stream = this.stream ?? this.start();
-    return new Promise((resolve, reject) => {
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-      };
-      const entry: Pending = {
-        resolve: (response) => {
-          cleanup();
-          resolve(response);
-        },
-        reject: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const onAbort = (): void => this.fail(stream, new Error('fetch cancelled'));
-      const timer = setTimeout(
-        () => this.fail(stream, new Error(`no fetch answer within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.pending.push(entry);
-      stream.write(request);
-    });
+    const answer = this.calls.add(timeoutMs, signal, (error) => this.fail(stream, error));
+    stream.write(request);
+    return answer;
   }
 
   close(): void {
@@ -65,7 +40,7 @@ export class FetchStreamLink {
     const stream = this.open();
     this.stream = stream;
     stream.on('data', (response: ReplicaFetchResponse__Output) => {
-      this.pending.shift()?.resolve(response);
+      this.calls.settleNext({ response });
     });
     stream.on('error', (error: Error) => this.fail(stream, error));
     stream.on('end', () => this.fail(stream, new Error('the leader ended the fetch stream')));
@@ -77,6 +52,6 @@ export class FetchStreamLink {
     if (this.stream !== stream) return;
     this.stream = null;
     stream.cancel();
-    for (const entry of this.pending.splice(0)) entry.reject(error);
+    this.calls.failAll(error);
   }
 }
