@@ -45,7 +45,7 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     name: 'listen',
     type: { kind: 'address' },
     defaultValue: '127.0.0.1:7070',
-    doc: 'host:port the gRPC server binds (clients and peers).',
+    doc: "host:port the node listens on: gRPC for clients and peers, and followers' fetch connections.",
   },
   {
     name: 'advertised.address',
