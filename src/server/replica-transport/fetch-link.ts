@@ -12,28 +12,26 @@
 import { connect, type Socket } from 'node:net';
 import { limits } from '../../config/index.js';
 import { BrokerError, type ErrorCode } from '../../errors/index.js';
-import {
-  peerMessageCodec,
-  type ReplicaFetchFrame,
-  type ReplicaFetchFrame__Output,
-  type ReplicaFetchRequest,
-  type ReplicaFetchRequest__Output,
-  type ReplicaFetchResponse__Output,
+import type {
+  ReplicaFetchFrame__Output,
+  ReplicaFetchRequest,
+  ReplicaFetchResponse__Output,
 } from '../../proto/index.js';
-import { FrameDecoder, FrameError, framePrefix, MAGIC, type Frame } from './frames.js';
+import {
+  FrameDecoder,
+  FrameError,
+  frameCodec,
+  framePrefix,
+  MAGIC,
+  requestCodec,
+  type Frame,
+} from './frames.js';
 import { InOrderCalls } from './in-order-calls.js';
 
 /** Bytes per socket read; the answers' batches are copied out of it. */
 const READ_BUFFER_BYTES = 256 * 1024;
 /** An answer's header lists partitions and batch sizes: far below this. */
 const ANSWER_HEADER_BYTES_MAX = 16 * 1024 * 1024;
-
-const requestCodec = peerMessageCodec<ReplicaFetchRequest, ReplicaFetchRequest__Output>(
-  'ReplicaFetchRequest',
-);
-const frameCodec = peerMessageCodec<ReplicaFetchFrame, ReplicaFetchFrame__Output>(
-  'ReplicaFetchFrame',
-);
 
 /** The leader answered the hello with something else: a release without this transport. */
 export class FramedFetchUnsupportedError extends Error {

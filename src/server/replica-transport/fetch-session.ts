@@ -12,28 +12,21 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { BrokerError, InvalidArgumentError, type ErrorCode } from '../../errors/index.js';
-import {
-  peerMessageCodec,
-  type ReplicaFetchFrame,
-  type ReplicaFetchFrame__Output,
-  type ReplicaFetchRequest,
-  type ReplicaFetchRequest__Output,
-  type ReplicaFetchResponse,
-} from '../../proto/index.js';
+import type { ReplicaFetchRequest__Output, ReplicaFetchResponse } from '../../proto/index.js';
 import { replicaFetch, type ReplicaFetchDeps } from '../grpc/replica-fetch.js';
-import { FrameDecoder, framePrefix, MAGIC, type Frame } from './frames.js';
+import {
+  FrameDecoder,
+  frameCodec,
+  framePrefix,
+  MAGIC,
+  requestCodec,
+  type Frame,
+} from './frames.js';
 
 /** Requests read ahead of their answers before the connection stops reading. */
 const QUEUED_REQUESTS_MAX = 8;
 /** A request names at most replicaFetchPartitionsMax partitions: far below this. */
 const REQUEST_HEADER_BYTES_MAX = 4 * 1024 * 1024;
-
-const requestCodec = peerMessageCodec<ReplicaFetchRequest, ReplicaFetchRequest__Output>(
-  'ReplicaFetchRequest',
-);
-const frameCodec = peerMessageCodec<ReplicaFetchFrame, ReplicaFetchFrame__Output>(
-  'ReplicaFetchFrame',
-);
 
 /**
  * Serves the connection `socket`, whose first bytes (MAGIC) the listener has read; `buffered`
@@ -109,7 +102,6 @@ export function serveFetchConnection(
     }
   };
   let queued = 0;
-  socket.setNoDelay(true);
   socket.write(MAGIC);
   socket.on('data', onData);
   if (buffered.length > 0) onData(buffered);

@@ -1,11 +1,28 @@
 /**
  * Frames of the framed fetch transport (peer.proto, ReplicaFetchFrame): a 4-byte big-endian
  * header length, a 4-byte big-endian data length, the header (a protobuf message) and the data
- * (raw record batches). A connection starts with MAGIC from each side.
+ * (raw record batches). A connection starts with MAGIC from each side. The header codecs live
+ * here too, so both ends and the tests encode them alike.
  *
  * The decoder copies what it is given, so the caller may reuse its read buffer (net's `onread`):
  * one allocation per frame's data, which the frame's batches then share.
  */
+import {
+  peerMessageCodec,
+  type ReplicaFetchFrame,
+  type ReplicaFetchFrame__Output,
+  type ReplicaFetchRequest,
+  type ReplicaFetchRequest__Output,
+} from '../../proto/index.js';
+
+/** The header of a follower's frame. */
+export const requestCodec = peerMessageCodec<ReplicaFetchRequest, ReplicaFetchRequest__Output>(
+  'ReplicaFetchRequest',
+);
+/** The header of a leader's frame. */
+export const frameCodec = peerMessageCodec<ReplicaFetchFrame, ReplicaFetchFrame__Output>(
+  'ReplicaFetchFrame',
+);
 
 /** First bytes of a framed connection, both ways. Its first byte is not the 'P' of HTTP/2's preface. */
 export const MAGIC = Buffer.from('BRKFETCH', 'latin1');

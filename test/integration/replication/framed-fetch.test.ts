@@ -12,11 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Producer } from '../../../src/client/index.js';
 import {
   brookV1Peer,
-  peerMessageCodec,
-  type ReplicaFetchFrame,
   type ReplicaFetchFrame__Output,
   type ReplicaFetchRequest,
-  type ReplicaFetchRequest__Output,
   type ReplicaFetchResponse,
   type ReplicaFetchResponse__Output,
 } from '../../../src/proto/index.js';
@@ -28,20 +25,15 @@ import {
 import {
   FrameDecoder,
   FrameError,
+  frameCodec,
   framePrefix,
   MAGIC,
+  requestCodec,
   type Frame,
 } from '../../../src/server/replica-transport/frames.js';
 import { startBroker, type BrokerProcess } from '../../helpers/broker-process.js';
 import { bootstrapOf, createTopic, partitionState, readCommitted } from '../../helpers/cluster.js';
 import { call } from '../../helpers/grpc.js';
-
-const requestCodec = peerMessageCodec<ReplicaFetchRequest, ReplicaFetchRequest__Output>(
-  'ReplicaFetchRequest',
-);
-const frameCodec = peerMessageCodec<ReplicaFetchFrame, ReplicaFetchFrame__Output>(
-  'ReplicaFetchFrame',
-);
 
 let node: BrokerProcess;
 let fetcher: grpc.Client;
