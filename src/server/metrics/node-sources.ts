@@ -61,6 +61,7 @@ export function nodeMetricsSources(parts: NodeParts): NodeMetricsSources {
       dataDir: config.dataDir,
       storeDir: path.join(config.dataDir, 'store'),
       commitStats: () => logs.commitStats,
+      levelDbStats: () => (logs.db.status === 'open' ? logs.db.getProperty('leveldb.stats') : null),
     },
   };
 }

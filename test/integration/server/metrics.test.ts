@@ -230,6 +230,9 @@ describe('metrics endpoint', () => {
       scrape.value('brook_data_dir_available_bytes'),
     );
     expect(scrape.value('brook_store_synced_writes_total')).toBeGreaterThan(0);
+    // Read from the node's own LevelDB (leveldb.stats); a young store may have no table yet.
+    expect(scrape.value('brook_store_table_written_bytes_total')).toBeGreaterThanOrEqual(0);
+    expect(scrape.value('brook_store_compaction_read_bytes_total')).toBeGreaterThanOrEqual(0);
     for (const name of [
       'process_cpu_seconds_total',
       'process_resident_memory_bytes',

@@ -159,11 +159,23 @@ export function fakeSources(overrides: Partial<NodeMetricsSources> = {}): NodeMe
       dataDir: '/nonexistent/brook-metrics-test',
       storeDir: '/nonexistent/brook-metrics-test/store',
       commitStats: () => ({ writes: 7, syncedWrites: 5 }),
+      levelDbStats: () => STATS_TABLE,
     },
     ...overrides,
     roleListeners,
   };
 }
+
+/** A `leveldb.stats` table as LevelDB 1.20 prints it, after merging compactions. */
+export const STATS_TABLE = [
+  '                               Compactions',
+  'Level  Files Size(MB) Time(sec) Read(MB) Write(MB)',
+  '--------------------------------------------------',
+  '  0        5      133         2        0       308',
+  '  1       25       50         1      128       130',
+  '  2       55      114         1      180       185',
+  '',
+].join('\n');
 
 export interface Sample {
   readonly labels: Record<string, string | number>;

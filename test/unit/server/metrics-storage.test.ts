@@ -14,7 +14,7 @@ import {
   registerStorageMetrics,
   type DirectoryUsage,
 } from '../../../src/server/metrics/storage-metrics.js';
-import { valueOf } from './metrics-fixtures.js';
+import { samplesOf, STATS_TABLE, valueOf } from './metrics-fixtures.js';
 
 let dir: string;
 
@@ -83,7 +83,12 @@ describe('storage gauges', () => {
     const registry = new Registry();
     registerStorageMetrics(
       registry,
-      { dataDir: dir, storeDir: dir, commitStats: () => ({ writes: 3, syncedWrites: 2 }) },
+      {
+        dataDir: dir,
+        storeDir: dir,
+        commitStats: () => ({ writes: 3, syncedWrites: 2 }),
+        levelDbStats: () => null,
+      },
       () => 0,
     );
     const available = await valueOf(registry, 'brook_data_dir_available_bytes');
@@ -102,9 +107,57 @@ describe('storage gauges', () => {
         dataDir: path.join(dir, 'missing'),
         storeDir: dir,
         commitStats: () => ({ writes: 0, syncedWrites: 0 }),
+        levelDbStats: () => null,
       },
       () => 0,
     );
     expect(await valueOf(registry, 'brook_data_dir_available_bytes')).toBeNaN();
+  });
+});
+
+describe('LevelDB level gauges and compaction counters', () => {
+  const MIB = 1_048_576;
+  const register = (stats: () => string | null): Registry => {
+    const registry = new Registry();
+    registerStorageMetrics(
+      registry,
+      {
+        dataDir: dir,
+        storeDir: dir,
+        commitStats: () => ({ writes: 0, syncedWrites: 0 }),
+        levelDbStats: stats,
+      },
+      () => 0,
+    );
+    return registry;
+  };
+
+  it('report files and bytes per level, and the totals written and read back', async () => {
+    const registry = register(() => STATS_TABLE);
+    expect(await samplesOf(registry, 'brook_store_level_files')).toEqual([
+      { labels: { level: '0' }, value: 5 },
+      { labels: { level: '1' }, value: 25 },
+      { labels: { level: '2' }, value: 55 },
+    ]);
+    expect(await valueOf(registry, 'brook_store_level_bytes', { level: 2 })).toBe(114 * MIB);
+    expect(await valueOf(registry, 'brook_store_table_written_bytes_total')).toBe(623 * MIB);
+    expect(await valueOf(registry, 'brook_store_compaction_read_bytes_total')).toBe(308 * MIB);
+  });
+
+  it('drop a level that emptied, and report nothing while the store is closed', async () => {
+    let stats: string | null = STATS_TABLE;
+    const registry = register(() => stats);
+    expect(await samplesOf(registry, 'brook_store_level_files')).toHaveLength(3);
+    // The table is parsed once per scrape (one event-loop turn); the next scrape is a later one.
+    const nextScrape = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+    await nextScrape();
+    stats = STATS_TABLE.split('\n').slice(0, 4).join('\n');
+    expect(await samplesOf(registry, 'brook_store_level_files')).toEqual([
+      { labels: { level: '0' }, value: 5 },
+    ]);
+    await nextScrape();
+    stats = null;
+    expect(await samplesOf(registry, 'brook_store_level_files')).toEqual([]);
+    expect(await valueOf(registry, 'brook_store_table_written_bytes_total')).toBe(0);
   });
 });
