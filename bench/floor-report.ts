@@ -38,7 +38,7 @@ export interface RawLatencyFigures {
 export interface AckFloorEstimate {
   readonly roundTrips: number;
   readonly writes: number;
-  /** What was summed, e.g. "2 round trips + 2 sync writes". */
+  /** What was summed, e.g. "2 round trips + 2 sync writes, the slower of 2 followers". */
   readonly label: string;
   readonly p50Ms: number;
   readonly p99Ms: number;
@@ -252,10 +252,10 @@ function rawLevelDbCpuMsPerMb(raw: RawFigures | null): number | null {
 
 function termsLabel(terms: AckFloorTerms, sync: boolean): string {
   const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
-  return (
+  const series =
     `${plural(terms.roundTrips, 'round trip')} + ` +
-    `${plural(terms.writes, sync ? 'sync write' : 'write')}`
-  );
+    `${plural(terms.writes, sync ? 'sync write' : 'write')}`;
+  return terms.followers > 1 ? `${series}, the slower of ${terms.followers} followers` : series;
 }
 
 /** µs to ms, 2 decimals, as the latency summaries print them. */
@@ -298,7 +298,7 @@ function renderAckFloor(a: AckFloorFigures | null, row: Row): void {
   if (a === null) return;
   row(
     '  ack floor',
-    `estimate of a lower bound: ${formatInt(a.draws)} sums of independent samples ` +
+    `estimate of a lower bound: ${formatInt(a.draws)} draws of independent samples ` +
       `(seed ${a.seed})`,
   );
   const estimate = (label: string, e: AckFloorEstimate | null): void => {

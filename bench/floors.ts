@@ -3,10 +3,11 @@
  * cluster's two targets could reach at best on this machine, from raw measurements.
  *
  * - The ack floor: an acks=all ack through R > 1 replicas needs at least one client→leader
- *   round trip and the leader's synced write, then one more round trip (a follower's fetch) and
- *   the follower's synced write, in series. Its distribution is estimated by Monte Carlo: sums
- *   of independent draws from the measured round trips and synced writes, with a seeded PRNG so
- *   a run can be reproduced. It is an estimate of a lower bound, not a prediction.
+ *   round trip and the leader's synced write, then, on each of the R - 1 followers at once, one
+ *   more round trip (its fetch) and its synced write: the ack waits for the slower. Its
+ *   distribution is estimated by Monte Carlo from independent draws of the measured round trips
+ *   and synced writes, with a seeded PRNG so a run can be reproduced. It is an estimate of a
+ *   lower bound, not a prediction.
  * - The CPU floor: per payload MB, R raw LevelDB writes and R gRPC transfers (client→leader,
  *   leader→each follower), both sides of each; all cores busy with nothing else bounds MB/s.
  */
@@ -23,26 +24,6 @@ export function seededRandom(seed: number): () => number {
   return () => rng.next();
 }
 
-/**
- * `draws` sums of one independent draw from each term's samples (a term may repeat: two round
- * trips are two draws from one array), sorted ascending. Null when a term has no samples.
- */
-export function sampledSums(
-  terms: readonly (readonly number[])[],
-  draws: number,
-  seed: number,
-): Float64Array | null {
-  if (terms.some((samples) => samples.length === 0)) return null;
-  const random = seededRandom(seed);
-  const sums = new Float64Array(draws);
-  for (let i = 0; i < draws; i++) {
-    let sum = 0;
-    for (const samples of terms) sum += samples[Math.floor(random() * samples.length)]!;
-    sums[i] = sum;
-  }
-  return sums.sort();
-}
-
 /** Nearest-rank percentile (0 < p <= 100) of ascending values; NaN when there are none. */
 export function percentileOfSorted(sorted: ArrayLike<number>, percentile: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -50,26 +31,58 @@ export function percentileOfSorted(sorted: ArrayLike<number>, percentile: number
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
 
-/** Steps an ack waits for at least, in series. */
+/** Steps an ack waits for at least. */
 export interface AckFloorTerms {
+  /** Round trips in series on the ack's path (the slowest follower's counted once). */
   readonly roundTrips: number;
+  /** Synced writes in series on the ack's path. */
   readonly writes: number;
+  /** Followers that each make one round trip and one write at the same time: 0 or R - 1. */
+  readonly followers: number;
 }
 
 /**
  * What one acknowledged record needs at least: with acks=all and R > 1, a round trip and a
- * write on the leader, then a follower's fetch round trip and its write; with acks=leader (or
- * R = 1), the first two. Null with acks=none: nothing is waited for.
+ * write on the leader, then every follower's fetch round trip and write, side by side; with
+ * acks=leader (or R = 1), the first two. Null with acks=none: nothing is waited for.
  */
 export function ackFloorTerms(acks: Acks, replicationFactor: number): AckFloorTerms | null {
   if (acks === 'none') return null;
-  const steps = acks === 'all' && replicationFactor > 1 ? 2 : 1;
-  return { roundTrips: steps, writes: steps };
+  const followers = acks === 'all' && replicationFactor > 1 ? replicationFactor - 1 : 0;
+  const steps = followers > 0 ? 2 : 1;
+  return { roundTrips: steps, writes: steps, followers };
 }
 
 export interface FloorPercentiles {
   readonly p50Us: number;
   readonly p99Us: number;
+}
+
+/**
+ * `draws` samples of the ack floor, sorted ascending: the leader's round trip and write, plus,
+ * with followers, the largest of their round-trip-plus-write sums, every term an independent
+ * draw. Null when either sample array is empty.
+ */
+export function sampledAckFloors(
+  roundTripSamples: readonly number[],
+  writeSamples: readonly number[],
+  terms: AckFloorTerms,
+  draws: number,
+  seed: number,
+): Float64Array | null {
+  if (roundTripSamples.length === 0 || writeSamples.length === 0) return null;
+  const random = seededRandom(seed);
+  const draw = (samples: readonly number[]): number =>
+    samples[Math.floor(random() * samples.length)]!;
+  const floors = new Float64Array(draws);
+  for (let i = 0; i < draws; i++) {
+    let slowest = 0;
+    for (let f = 0; f < terms.followers; f++) {
+      slowest = Math.max(slowest, draw(roundTripSamples) + draw(writeSamples));
+    }
+    floors[i] = draw(roundTripSamples) + draw(writeSamples) + slowest;
+  }
+  return floors.sort();
 }
 
 /** p50 and p99 of the ack floor, sampled from round-trip and write latencies (any one unit). */
@@ -80,12 +93,9 @@ export function ackFloorPercentiles(
   draws = FLOOR_DRAWS,
   seed = FLOOR_SEED,
 ): FloorPercentiles | null {
-  const sampleTerms: (readonly number[])[] = [];
-  for (let i = 0; i < terms.roundTrips; i++) sampleTerms.push(roundTripSamples);
-  for (let i = 0; i < terms.writes; i++) sampleTerms.push(writeSamples);
-  const sums = sampledSums(sampleTerms, draws, seed);
-  if (sums === null) return null;
-  return { p50Us: percentileOfSorted(sums, 50), p99Us: percentileOfSorted(sums, 99) };
+  const floors = sampledAckFloors(roundTripSamples, writeSamples, terms, draws, seed);
+  if (floors === null) return null;
+  return { p50Us: percentileOfSorted(floors, 50), p99Us: percentileOfSorted(floors, 99) };
 }
 
 export interface CpuFloor {

@@ -1,6 +1,6 @@
 /**
- * The raw floors' arithmetic (bench/floors.ts): the seeded PRNG, the Monte Carlo sums of
- * independent samples and their percentiles, the steps an ack waits for, and the CPU floor of
+ * The raw floors' arithmetic (bench/floors.ts): the seeded PRNG, the Monte Carlo draws of the
+ * ack floor (independent samples, the slower follower) and their percentiles, the steps an ack waits for, and the CPU floor of
  * the cluster's batching produce. Pure: no processes, no clock.
  */
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import {
   ackFloorTerms,
   cpuFloor,
   percentileOfSorted,
-  sampledSums,
+  sampledAckFloors,
   seededRandom,
 } from '../../../bench/floors.js';
 
@@ -52,67 +52,91 @@ describe('percentileOfSorted', () => {
   });
 });
 
-describe('sampledSums', () => {
-  it('sums one draw per term, sorted', () => {
-    const sums = sampledSums([[3], [4], [3]], 10, 1);
-    expect(Array.from(sums!)).toEqual(new Array(10).fill(10));
+describe('sampledAckFloors', () => {
+  const one = ackFloorTerms('leader', 3)!;
+  const twoFollowers = ackFloorTerms('all', 3)!;
+
+  it('of constant samples is the leader round trip and write plus one follower', () => {
+    const floors = sampledAckFloors([3], [4], twoFollowers, 10, 1);
+    expect(Array.from(floors!)).toEqual(new Array(10).fill(14));
   });
 
   it('draws the terms independently: two fair coins sum to 0, 1, 2 as 1:2:1', () => {
     const coin = [0, 1];
-    const sums = sampledSums([coin, coin], 100_000, 7)!;
+    const floors = sampledAckFloors(coin, coin, one, 100_000, 7)!;
     const counts = [0, 0, 0];
-    for (const sum of sums) counts[sum]!++;
-    expect(counts[0]! / sums.length).toBeCloseTo(0.25, 1);
-    expect(counts[1]! / sums.length).toBeCloseTo(0.5, 1);
-    expect(counts[2]! / sums.length).toBeCloseTo(0.25, 1);
-    expect(sums.every((sum, i) => i === 0 || sum >= sums[i - 1]!)).toBe(true);
+    for (const floor of floors) counts[floor]!++;
+    expect(counts[0]! / floors.length).toBeCloseTo(0.25, 1);
+    expect(counts[1]! / floors.length).toBeCloseTo(0.5, 1);
+    expect(counts[2]! / floors.length).toBeCloseTo(0.25, 1);
+    expect(floors.every((floor, i) => i === 0 || floor >= floors[i - 1]!)).toBe(true);
+  });
+
+  it('waits for the slower follower: with coin writes, 0, 1, 2 as 1:4:3', () => {
+    // Leader write 0 or 1; the slower of two followers' writes is 1 three times in four.
+    const floors = sampledAckFloors([0], [0, 1], twoFollowers, 100_000, 11)!;
+    const counts = [0, 0, 0];
+    for (const floor of floors) counts[floor]!++;
+    expect(counts[0]! / floors.length).toBeCloseTo(0.125, 1);
+    expect(counts[1]! / floors.length).toBeCloseTo(0.5, 1);
+    expect(counts[2]! / floors.length).toBeCloseTo(0.375, 1);
   });
 
   it('is reproducible for a seed', () => {
     const samples = [1, 5, 9, 20, 100];
-    expect(sampledSums([samples, samples], 1_000, 3)).toEqual(
-      sampledSums([samples, samples], 1_000, 3),
+    expect(sampledAckFloors(samples, samples, twoFollowers, 1_000, 3)).toEqual(
+      sampledAckFloors(samples, samples, twoFollowers, 1_000, 3),
     );
   });
 
-  it('is null when a term has no samples', () => {
-    expect(sampledSums([[1], []], 10, 1)).toBeNull();
+  it('is null when a sample array is empty', () => {
+    expect(sampledAckFloors([1], [], one, 10, 1)).toBeNull();
+    expect(sampledAckFloors([], [1], one, 10, 1)).toBeNull();
   });
 });
 
 describe('ackFloorTerms', () => {
-  it('acks=all through several replicas: 2 round trips and 2 writes', () => {
-    expect(ackFloorTerms('all', 3)).toEqual({ roundTrips: 2, writes: 2 });
-    expect(ackFloorTerms('all', 2)).toEqual({ roundTrips: 2, writes: 2 });
+  it('acks=all through several replicas: 2 round trips and 2 writes, every follower at once', () => {
+    expect(ackFloorTerms('all', 3)).toEqual({ roundTrips: 2, writes: 2, followers: 2 });
+    expect(ackFloorTerms('all', 2)).toEqual({ roundTrips: 2, writes: 2, followers: 1 });
   });
 
   it('one replica, or acks=leader: 1 and 1; acks=none: nothing to wait for', () => {
-    expect(ackFloorTerms('all', 1)).toEqual({ roundTrips: 1, writes: 1 });
-    expect(ackFloorTerms('leader', 3)).toEqual({ roundTrips: 1, writes: 1 });
+    expect(ackFloorTerms('all', 1)).toEqual({ roundTrips: 1, writes: 1, followers: 0 });
+    expect(ackFloorTerms('leader', 3)).toEqual({ roundTrips: 1, writes: 1, followers: 0 });
     expect(ackFloorTerms('none', 3)).toBeNull();
   });
 });
 
 describe('ackFloorPercentiles', () => {
   it('of constant samples is their sum over the terms', () => {
-    const p = ackFloorPercentiles([100], [1_000], { roundTrips: 2, writes: 2 }, 1_000, 1);
+    const p = ackFloorPercentiles([100], [1_000], ackFloorTerms('all', 3)!, 1_000, 1);
     expect(p).toEqual({ p50Us: 2_200, p99Us: 2_200 });
   });
 
   it('a rare slow write moves p99 of two writes more than p99 of one', () => {
     // 2% of writes take 10 ms: one write's p99 is 1 ms, two writes' p99 includes a slow one.
     const writes = Array.from({ length: 100 }, (_, i) => (i < 2 ? 10_000 : 1_000));
-    const one = ackFloorPercentiles([0], writes, { roundTrips: 1, writes: 1 })!;
-    const two = ackFloorPercentiles([0], writes, { roundTrips: 2, writes: 2 })!;
+    const one = ackFloorPercentiles([0], writes, ackFloorTerms('leader', 2)!)!;
+    const two = ackFloorPercentiles([0], writes, ackFloorTerms('all', 2)!)!;
     expect(one.p50Us).toBe(1_000);
     expect(one.p99Us).toBe(10_000);
     expect(two.p50Us).toBe(2_000);
     expect(two.p99Us).toBe(11_000);
   });
 
+  it('a second follower raises the floor: the ack waits for the slower of the two', () => {
+    // A quarter of writes take 10 ms: with one follower most acks see two fast writes, with two
+    // followers most see a slow one.
+    const writes = Array.from({ length: 100 }, (_, i) => (i < 25 ? 10_000 : 1_000));
+    const oneFollower = ackFloorPercentiles([0], writes, ackFloorTerms('all', 2)!)!;
+    const twoFollowers = ackFloorPercentiles([0], writes, ackFloorTerms('all', 3)!)!;
+    expect(oneFollower.p50Us).toBe(2_000);
+    expect(twoFollowers.p50Us).toBe(11_000);
+  });
+
   it('is null without samples', () => {
-    expect(ackFloorPercentiles([], [1], { roundTrips: 1, writes: 1 })).toBeNull();
+    expect(ackFloorPercentiles([], [1], ackFloorTerms('leader', 1)!)).toBeNull();
   });
 });
 
