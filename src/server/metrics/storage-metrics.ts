@@ -159,8 +159,13 @@ export function registerStorageMetrics(
  */
 function registerLevelMetrics(registry: Registry, source: StorageSource): void {
   const levels = oncePerTurn((): LevelStats[] => {
-    const text = source.levelDbStats();
-    return text === null ? [] : parseLevelDbStats(text);
+    try {
+      const text = source.levelDbStats();
+      return text === null ? [] : parseLevelDbStats(text);
+    } catch {
+      // A store closing under the scrape: no level series this time, not a failed scrape.
+      return [];
+    }
   });
   const sum = (read: (row: LevelStats) => number): number =>
     levels().reduce((total, row) => total + read(row), 0);

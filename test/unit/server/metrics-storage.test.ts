@@ -160,4 +160,13 @@ describe('LevelDB level gauges and compaction counters', () => {
     expect(await samplesOf(registry, 'brook_store_level_files')).toEqual([]);
     expect(await valueOf(registry, 'brook_store_table_written_bytes_total')).toBe(0);
   });
+
+  it('report nothing, rather than fail the scrape, when reading the table throws', async () => {
+    const registry = register(() => {
+      throw new Error('Database is not open');
+    });
+    expect(await samplesOf(registry, 'brook_store_level_files')).toEqual([]);
+    expect(await valueOf(registry, 'brook_store_compaction_read_bytes_total')).toBe(0);
+    expect(await registry.metrics()).toContain('brook_store_size_bytes');
+  });
 });
