@@ -1,7 +1,8 @@
 /**
  * The raw floors in the report: what the measurements of raw-floors.ts come to (latency
- * percentiles, the sampled ack floor, the transport's MB/s and CPU per MB, the CPU floor of the
- * cluster's batching produce beside what the cluster used), and their human-readable lines.
+ * percentiles, the sampled ack floor, the gRPC and TCP streams' MB/s and CPU per MB, the CPU
+ * floor of the cluster's batching produce beside what the cluster used), and their
+ * human-readable lines.
  */
 import {
   FLOOR_DRAWS,
@@ -14,6 +15,7 @@ import {
 import { MB, formatInt, machineFacts, round } from './measure.js';
 import type { BenchOptions } from './options.js';
 import type { RawFloorRuns } from './raw-floors.js';
+import type { StreamResult } from './raw-loopback.js';
 import { ROUND_TRIP_ANSWER_BYTES, STREAM_MESSAGE_BYTES } from './raw-loopback-service.js';
 import type { BenchReport, ClusterFigures, RawFigures } from './report.js';
 import { latencyText, mb, pct, type Row } from './report-format.js';
@@ -52,7 +54,7 @@ export interface AckFloorFigures {
   readonly cluster: (AckFloorEstimate & { readonly replicationFactor: number }) | null;
 }
 
-/** The raw replication transport: one server-streaming call on loopback. */
+/** The raw replication transport: one stream on loopback, a gRPC call or a TCP connection. */
 export interface TransportFigures {
   readonly messageBytes: number;
   readonly requestedBytes: number;
@@ -73,9 +75,14 @@ export interface CpuFloorFigures {
   readonly replicationFactor: number;
   /** The raw LevelDB runs' child CPU per payload MB, all runs together. */
   readonly rawLevelDbCpuMsPerMb: number;
-  /** The transport's CPU per MB, both sides. */
+  /** The gRPC stream's CPU per MB, both sides: the client→leader leg. */
   readonly rawGrpcCpuMsPerMb: number;
-  /** RF × LevelDB + RF × gRPC. */
+  /**
+   * The TCP stream's CPU per MB, both sides: each leader→follower leg; null when it was not
+   * measured, and the follower legs are priced as gRPC.
+   */
+  readonly rawTcpCpuMsPerMb: number | null;
+  /** RF × LevelDB + 1 × gRPC + (RF - 1) × TCP; RF × LevelDB + RF × gRPC without TCP. */
   readonly floorCpuMsPerMb: number;
   readonly cores: number;
   /** cores × 1000 ÷ the floor. */
@@ -96,7 +103,10 @@ export interface RawFloorFigures {
   readonly roundTrips:
     (RawLatencyFigures & { readonly requestBytes: number; readonly answerBytes: number }) | null;
   readonly ackFloor: AckFloorFigures | null;
+  /** The gRPC stream (client→leader). */
   readonly transport: TransportFigures | null;
+  /** The plain TCP stream (leader→follower). */
+  readonly tcpTransport: TransportFigures | null;
   readonly cpuFloor: CpuFloorFigures | null;
 }
 
@@ -109,6 +119,7 @@ export function rawFloorFigures(
   const sync = options.fsync === 'always';
   const { syncWrites, roundTrips } = runs;
   const transport = runs.transport === null ? null : transportFigures(runs.transport);
+  const tcpTransport = runs.tcpTransport === null ? null : transportFigures(runs.tcpTransport);
   const estimate = (terms: AckFloorTerms | null): AckFloorEstimate | null => {
     if (terms === null || syncWrites === null || roundTrips === null) return null;
     const p = ackFloorPercentiles(roundTrips.samplesUs, syncWrites.samplesUs, terms);
@@ -142,20 +153,24 @@ export function rawFloorFigures(
         }
       : null,
     transport,
-    cpuFloor: cpuFloorFigures(rf, raw, transport, cluster),
+    tcpTransport,
+    cpuFloor: cpuFloorFigures(rf, raw, transport, tcpTransport, cluster),
   };
 }
 
 /** Every floor step the options ask for was measured to its end. */
 export function areRawFloorsComplete(
   floors: RawFloorFigures | null,
-  options: BenchOptions,
+  options: Pick<BenchOptions, 'workload' | 'oneAtATimeRecords' | 'clusterNodes'>,
 ): boolean {
   if (options.workload !== 'produce') return true;
   const latencyDone =
     options.oneAtATimeRecords === 0 ||
     ((floors?.syncWrites?.isComplete ?? false) && (floors?.roundTrips?.isComplete ?? false));
-  const transportDone = options.clusterNodes === 0 || (floors?.transport?.isComplete ?? false);
+  // The transport step is both streams: the CPU floor prices both legs.
+  const transportDone =
+    options.clusterNodes === 0 ||
+    ((floors?.transport?.isComplete ?? false) && (floors?.tcpTransport?.isComplete ?? false));
   return latencyDone && transportDone;
 }
 
@@ -178,7 +193,7 @@ function latencyFigures(run: {
   };
 }
 
-function transportFigures(run: NonNullable<RawFloorRuns['transport']>): TransportFigures {
+function transportFigures(run: StreamResult): TransportFigures {
   const megabytes = run.bytes / MB;
   const perMb = (seconds: number): number => round((seconds * 1_000) / megabytes, 2);
   const hasBytes = megabytes > 0;
@@ -207,12 +222,14 @@ function cpuFloorFigures(
   replicationFactor: number,
   raw: RawFigures | null,
   transport: TransportFigures | null,
+  tcpTransport: TransportFigures | null,
   cluster: ClusterFigures | null,
 ): CpuFloorFigures | null {
   const levelDb = rawLevelDbCpuMsPerMb(raw);
   const grpc = transport?.cpuMsPerMb ?? null;
+  const tcp = tcpTransport?.cpuMsPerMb ?? null;
   const cores = machineFacts().cores;
-  const floor = cpuFloor(replicationFactor, levelDb, grpc, cores);
+  const floor = cpuFloor(replicationFactor, levelDb, grpc, tcp, cores);
   if (floor === null || levelDb === null || grpc === null) return null;
   const produce = cluster?.produce ?? null;
   const cpu = produce?.cpu ?? null;
@@ -228,6 +245,7 @@ function cpuFloorFigures(
     replicationFactor,
     rawLevelDbCpuMsPerMb: levelDb,
     rawGrpcCpuMsPerMb: grpc,
+    rawTcpCpuMsPerMb: tcp,
     floorCpuMsPerMb: round(floor.floorMsPerMb, 2),
     cores,
     boundMbPerSec,
@@ -264,7 +282,7 @@ function ms(us: number): number {
 }
 
 /** The raw floors block, after the raw LevelDB runs. */
-export function renderRawFloors(report: BenchReport, row: Row): void {
+export function renderRawFloors(report: Pick<BenchReport, 'rawFloors'>, row: Row): void {
   const f = report.rawFloors;
   if (f === null) return;
   row(
@@ -290,7 +308,8 @@ export function renderRawFloors(report: BenchReport, row: Row): void {
     row('    latency (ms)', latencyText(r.latency));
   }
   renderAckFloor(f.ackFloor, row);
-  renderTransport(f.transport, row);
+  renderTransport('  gRPC stream', 'messages', f.transport, row);
+  renderTransport('  TCP stream', 'writes', f.tcpTransport, row);
   renderCpuFloor(f.cpuFloor, row);
 }
 
@@ -309,11 +328,17 @@ function renderAckFloor(a: AckFloorFigures | null, row: Row): void {
   estimate(`cluster RF ${a.cluster?.replicationFactor ?? ''}`, a.cluster);
 }
 
-function renderTransport(t: TransportFigures | null, row: Row): void {
+/** `units`: what the sender's 1 MiB pieces are, gRPC messages or socket writes. */
+function renderTransport(
+  label: string,
+  units: 'messages' | 'writes',
+  t: TransportFigures | null,
+  row: Row,
+): void {
   if (t === null) return;
   row(
-    '  gRPC stream',
-    `${mb(t.bytes)} in ${t.messageBytes / (1024 * 1024)} MiB messages on loopback in ` +
+    label,
+    `${mb(t.bytes)} in ${t.messageBytes / (1024 * 1024)} MiB ${units} on loopback in ` +
       `${t.seconds.toFixed(2)} s: ${t.mbPerSec.toFixed(1)} MB/s${cutShort(t)}`,
   );
   const perMb = (value: number | null): string => (value === null ? 'n/a' : value.toFixed(2));
@@ -329,8 +354,8 @@ function renderCpuFloor(c: CpuFloorFigures | null, row: Row): void {
   const n = c.replicationFactor;
   row(
     `  CPU floor RF ${n}`,
-    `${n} × ${c.rawLevelDbCpuMsPerMb.toFixed(2)} LevelDB + ${n} × ` +
-      `${c.rawGrpcCpuMsPerMb.toFixed(2)} gRPC = ${c.floorCpuMsPerMb.toFixed(2)} ms/MB: ` +
+    `${n} × ${c.rawLevelDbCpuMsPerMb.toFixed(2)} LevelDB + ${transfersText(c)} = ` +
+      `${c.floorCpuMsPerMb.toFixed(2)} ms/MB: ` +
       `at most ${c.boundMbPerSec.toFixed(1)} MB/s on ${c.cores} cores`,
   );
   if (c.clusterCpuMsPerMb === null || c.clusterMbPerSec === null || c.clusterToBound === null) {
@@ -342,6 +367,17 @@ function renderCpuFloor(c: CpuFloorFigures | null, row: Row): void {
       `${(c.clusterCpuMsPerMb / c.floorCpuMsPerMb).toFixed(1)} × the floor; ` +
       `${c.clusterMbPerSec.toFixed(1)} MB/s = ${pct(c.clusterToBound)} of bound`,
   );
+}
+
+/** The CPU floor's transfer terms: the client's gRPC leg, then the followers' legs. */
+function transfersText(c: CpuFloorFigures): string {
+  const followers = c.replicationFactor - 1;
+  const grpc = c.rawGrpcCpuMsPerMb.toFixed(2);
+  if (followers === 0) return `1 × ${grpc} gRPC`;
+  if (c.rawTcpCpuMsPerMb === null) {
+    return `${c.replicationFactor} × ${grpc} gRPC (no TCP stream figure: follower legs as gRPC)`;
+  }
+  return `1 × ${grpc} gRPC + ${followers} × ${c.rawTcpCpuMsPerMb.toFixed(2)} TCP`;
 }
 
 function cutShort(phase: { readonly isComplete: boolean }): string {

@@ -8,8 +8,9 @@
  *   distribution is estimated by Monte Carlo from independent draws of the measured round trips
  *   and synced writes, with a seeded PRNG so a run can be reproduced. It is an estimate of a
  *   lower bound, not a prediction.
- * - The CPU floor: per payload MB, R raw LevelDB writes and R gRPC transfers (client→leader,
- *   leader→each follower), both sides of each; all cores busy with nothing else bounds MB/s.
+ * - The CPU floor: per payload MB, R raw LevelDB writes, one gRPC transfer (client→leader) and
+ *   R - 1 plain TCP transfers (leader→each follower, the framed fetch transport), both sides of
+ *   each; all cores busy with nothing else bounds MB/s.
  */
 import { SeededRng } from '../src/util/rng.js';
 import type { Acks } from './options.js';
@@ -106,18 +107,25 @@ export interface CpuFloor {
 }
 
 /**
- * R × (raw LevelDB CPU ms/MB) + R × (gRPC CPU ms/MB, both sides): R copies written, R transfers
- * (client→leader, leader→each follower). The bound: cores × 1000 ms/s ÷ that. Null when an
- * input is unknown or the floor is not positive.
+ * R × (raw LevelDB CPU ms/MB) + 1 × (gRPC CPU ms/MB) + (R - 1) × (TCP CPU ms/MB), each transfer
+ * both sides: R copies written, the client's produce stream to the leader over gRPC, the leader's
+ * batches to each follower over plain TCP. Without a TCP figure the follower legs are priced as
+ * gRPC (R × gRPC), which overstates them. The bound: cores × 1000 ms/s ÷ that. Null when the
+ * LevelDB or gRPC figure is unknown or the floor is not positive.
  */
 export function cpuFloor(
   replicationFactor: number,
   rawLevelDbMsPerMb: number | null,
   rawGrpcMsPerMb: number | null,
+  rawTcpMsPerMb: number | null,
   cores: number,
 ): CpuFloor | null {
   if (rawLevelDbMsPerMb === null || rawGrpcMsPerMb === null) return null;
-  const floorMsPerMb = replicationFactor * (rawLevelDbMsPerMb + rawGrpcMsPerMb);
+  const followerLegMsPerMb = rawTcpMsPerMb ?? rawGrpcMsPerMb;
+  const floorMsPerMb =
+    replicationFactor * rawLevelDbMsPerMb +
+    rawGrpcMsPerMb +
+    (replicationFactor - 1) * followerLegMsPerMb;
   if (!(floorMsPerMb > 0)) return null;
   return { floorMsPerMb, boundMbPerSec: (cores * 1_000) / floorMsPerMb };
 }

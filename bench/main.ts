@@ -8,7 +8,7 @@
  *      also read back, with nothing in between; before the broker starts, nothing competes;
  *      `produce` then measures the cluster targets' raw floors, still with no broker running
  *      (raw-floors.ts): sequential synced writes and loopback gRPC round trips
- *      (--one-at-a-time-records > 0), and a loopback gRPC stream (--cluster-nodes > 0);
+ *      (--one-at-a-time-records > 0), and loopback gRPC and TCP streams (--cluster-nodes > 0);
  *   1. start a real broker (`node bin/brook server`) on a free port over a fresh data dir;
  *   2. create the topic with the SDK's Admin;
  *   3. produce N records through the SDK Producer (measured for `produce`, a preload for

@@ -1,19 +1,25 @@
 /**
  * Child process of raw-loopback.ts: a gRPC server on a free loopback port serving
- * RAW_LOOPBACK_SERVICE (raw-loopback-service.ts). RoundTrip answers at once; Stream sends the
- * bytes asked for in 1 MiB messages, honouring backpressure, and the parent may then ask over
- * IPC ('cpu') for this process's CPU since the stream began. It tells the parent its port over
- * IPC and exits when the parent says 'stop' or goes away. Run only through raw-loopback.ts.
+ * RAW_LOOPBACK_SERVICE (raw-loopback-service.ts), and a plain TCP server on another. RoundTrip
+ * answers at once; Stream sends the bytes asked for in 1 MiB messages, honouring backpressure.
+ * A TCP connection sends one JSON line asking the same (a StreamRequest) and gets the bytes in
+ * 1 MiB writes, honouring backpressure, then the end of the stream. After either stream the
+ * parent may ask over IPC ('cpu') for this process's CPU since the stream began. It tells the
+ * parent its ports over IPC and exits when the parent says 'stop' or goes away. Run only through
+ * raw-loopback.ts.
  */
 import { randomFillSync } from 'node:crypto';
+import * as net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import {
   MESSAGE_BYTES_MAX,
   RAW_LOOPBACK_SERVICE,
   ROUND_TRIP_ANSWER_BYTES,
   STREAM_MESSAGE_BYTES,
+  TCP_REQUEST_END,
   decodeStreamRequest,
   type PortMessage,
+  type StreamRequest,
   type StreamCpuMessage,
 } from './raw-loopback-service.js';
 
@@ -55,15 +61,66 @@ server.addService(RAW_LOOPBACK_SERVICE, {
     writeMore();
   },
 });
-server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => {
-  if (error !== null || process.send === undefined) {
-    process.stderr.write(`raw loopback child: ${error?.message ?? 'no IPC channel'}\n`);
-    process.exit(1);
-  }
-  process.send({ port } satisfies PortMessage);
+
+const tcpServer = net.createServer((socket) => {
+  // The parent destroys its end on any failure: nothing here to report.
+  socket.on('error', () => socket.destroy());
+  let requestBytes = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    requestBytes = Buffer.concat([requestBytes, chunk]);
+    const end = requestBytes.indexOf(TCP_REQUEST_END);
+    if (end < 0) return;
+    socket.off('data', onData);
+    tcpStream(socket, decodeStreamRequest(requestBytes.subarray(0, end)));
+  };
+  socket.on('data', onData);
 });
+
+/** Sends what `request` asks for on `socket` as a leader sends batches: writes, 'drain', end. */
+function tcpStream(socket: net.Socket, request: StreamRequest): void {
+  streamCpuStart = process.cpuUsage();
+  let sent = 0;
+  let index = 0;
+  const writeMore = (): void => {
+    while (sent < request.bytes && Date.now() < request.deadlineMs && !socket.destroyed) {
+      const size = Math.min(STREAM_MESSAGE_BYTES, request.bytes - sent);
+      const message = pool[index++ % pool.length]!.subarray(0, size);
+      sent += size;
+      if (!socket.write(message)) {
+        socket.once('drain', writeMore);
+        return;
+      }
+    }
+    if (!socket.destroyed) socket.end();
+  };
+  writeMore();
+}
+
+const grpcPort = new Promise<number>((resolve, reject) =>
+  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) =>
+    error === null ? resolve(port) : reject(error),
+  ),
+);
+const tcpPort = new Promise<number>((resolve, reject) => {
+  tcpServer.once('error', reject);
+  tcpServer.listen(0, '127.0.0.1', () => resolve((tcpServer.address() as net.AddressInfo).port));
+});
+Promise.all([grpcPort, tcpPort]).then(
+  ([port, tcp]) => {
+    if (process.send === undefined) fail('no IPC channel');
+    process.send({ port, tcpPort: tcp } satisfies PortMessage);
+  },
+  (error: unknown) => fail(error instanceof Error ? error.message : String(error)),
+);
+
+function fail(message: string): never {
+  process.stderr.write(`raw loopback child: ${message}\n`);
+  process.exit(1);
+}
+
 process.on('message', (message: 'cpu' | 'stop') => {
   if (message === 'stop') {
+    tcpServer.close();
     server.tryShutdown(() => process.exit(0));
     return;
   }

@@ -4,6 +4,8 @@
  *   RoundTrip: unary; any request, answered at once with ROUND_TRIP_ANSWER_BYTES.
  *   Stream:    server-streaming; the request says how many bytes to send and until when, the
  *              answer comes in STREAM_MESSAGE_BYTES messages.
+ * Beside it, the child's plain TCP stream: the same request as one line (TCP_REQUEST_END ends
+ * it), answered with the bytes in STREAM_MESSAGE_BYTES writes and the end of the stream.
  */
 import type * as grpc from '@grpc/grpc-js';
 
@@ -48,6 +50,9 @@ export function encodeStreamRequest(request: StreamRequest): Buffer {
   return Buffer.from(JSON.stringify(request));
 }
 
+/** Ends the request line of a TCP stream. */
+export const TCP_REQUEST_END = '\n';
+
 export function decodeStreamRequest(bytes: Buffer): StreamRequest {
   return JSON.parse(bytes.toString('utf8')) as StreamRequest;
 }
@@ -57,7 +62,10 @@ export interface StreamCpuMessage {
   readonly cpuSeconds: number;
 }
 
-/** The child's first message: the port it serves on. */
+/** The child's first message: the ports it serves on. */
 export interface PortMessage {
+  /** The gRPC server's. */
   readonly port: number;
+  /** The plain TCP stream server's. */
+  readonly tcpPort: number;
 }

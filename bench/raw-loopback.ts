@@ -1,20 +1,25 @@
 /**
- * Raw loopback gRPC, the network half of the cluster's floors: a server in a child process
- * (raw-loopback-child.ts, so it shares no event loop with the bench) and this process as the
- * client, on 127.0.0.1, raw Buffer messages (raw-loopback-service.ts).
+ * Raw loopback gRPC and TCP, the network half of the cluster's floors: servers in a child
+ * process (raw-loopback-child.ts, so they share no event loop with the bench) and this process
+ * as the client, on 127.0.0.1, raw Buffer messages (raw-loopback-service.ts).
  *   roundTrips(): sequential unary calls, each awaited, as one-at-a-time sends do: latency;
- *   stream():     one server-streaming call of 1 MiB messages, as a follower's fetch stream
- *                 carries a leader's batches: MB/s and CPU per MB of both processes.
+ *   stream():     one server-streaming call of 1 MiB messages, as a client's produce stream
+ *                 carries its batches: MB/s and CPU per MB of both processes;
+ *   tcpStream():  the same bytes as 1 MiB writes on a plain TCP connection, read into one
+ *                 reused buffer, as the framed fetch transport carries a leader's batches to a
+ *                 follower: MB/s and CPU per MB of both processes.
  * Run while no broker runs, so nothing competes for the cores.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
+import * as net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { ProgressLine, type Counter } from './measure.js';
 import {
   MESSAGE_BYTES_MAX,
   RAW_LOOPBACK_SERVICE,
+  TCP_REQUEST_END,
   encodeStreamRequest,
   type PortMessage,
   type StreamCpuMessage,
@@ -26,6 +31,8 @@ const CHILD_ANSWER_MS = 10_000;
 const CALL_GRACE_MS = 10_000;
 /** Distinct request values cycled through. */
 const REQUEST_POOL_SIZE = 16;
+/** The TCP stream's read buffer, reused for every read: the follower's (fetch-link.ts). */
+const TCP_READ_BUFFER_BYTES = 256 * 1024;
 
 const asIs = (value: Buffer): Buffer => value;
 
@@ -70,6 +77,7 @@ export class RawLoopback {
   private constructor(
     private readonly child: ChildProcess,
     private readonly client: grpc.Client,
+    private readonly tcpPort: number,
   ) {}
 
   /** Starts the child and connects to it. */
@@ -79,8 +87,9 @@ export class RawLoopback {
     const child = fork(script, [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     liveChildren.add(child);
     let port: number;
+    let tcpPort: number;
     try {
-      ({ port } = await nextMessage<PortMessage>(child, 'start'));
+      ({ port, tcpPort } = await nextMessage<PortMessage>(child, 'start'));
     } catch (error) {
       await stopChild(child);
       throw error;
@@ -91,7 +100,7 @@ export class RawLoopback {
       // The SDK's receive window (client/connection.ts): the yardstick errs toward the fastest.
       'grpc-node.flow_control_window': 16 * 1024 * 1024,
     });
-    return new RawLoopback(child, client);
+    return new RawLoopback(child, client, tcpPort);
   }
 
   /** Sequential RoundTrip calls, each awaited before the next: latency of one hop and back. */
@@ -164,6 +173,64 @@ export class RawLoopback {
     } finally {
       progress.stop();
     }
+    return this.streamResult(bytes, received, startMs, cpuBefore);
+  }
+
+  /**
+   * The same as stream() on a plain TCP connection: the request as one line, then `bytes` (the
+   * child stops at `deadlineMs`) read into one reused buffer until the child ends the stream.
+   */
+  async tcpStream(bytes: number, deadlineMs: number, recordBytes: number): Promise<StreamResult> {
+    const counter: Counter = { count: 0 };
+    const total = Math.ceil(bytes / recordBytes);
+    let received = 0;
+    const cpuBefore = process.cpuUsage();
+    const startMs = performance.now();
+    const socket = net.connect({
+      host: '127.0.0.1',
+      port: this.tcpPort,
+      // Counted, not copied (the follower copies each answer once): the yardstick errs toward
+      // the fastest, as the gRPC one does with the SDK's widest window.
+      onread: {
+        buffer: Buffer.allocUnsafe(TCP_READ_BUFFER_BYTES),
+        callback: (n) => {
+          received += n;
+          counter.count = Math.floor(received / recordBytes);
+          return true;
+        },
+      },
+    });
+    const progress = new ProgressLine('raw TCP stream', counter, total, recordBytes);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(new Error(`raw TCP stream still open ${CALL_GRACE_MS} ms past its deadline`)),
+          Math.max(0, deadlineMs + CALL_GRACE_MS - Date.now()),
+        );
+        socket.on('error', reject);
+        socket.on('end', resolve);
+        // Closed without an end (or after 'error', already rejected): it counts what arrived.
+        socket.on('close', resolve);
+        socket.setNoDelay(true);
+        socket.write(`${encodeStreamRequest({ bytes, deadlineMs }).toString()}${TCP_REQUEST_END}`);
+      });
+    } finally {
+      clearTimeout(timer);
+      socket.destroy();
+      progress.stop();
+    }
+    return this.streamResult(bytes, received, startMs, cpuBefore);
+  }
+
+  /** A finished stream's figures, with the child's CPU over it asked for over IPC. */
+  private async streamResult(
+    requestedBytes: number,
+    received: number,
+    startMs: number,
+    cpuBefore: NodeJS.CpuUsage,
+  ): Promise<StreamResult> {
     const seconds = (performance.now() - startMs) / 1_000;
     const cpu = process.cpuUsage(cpuBefore);
     let serverCpuSeconds: number | null = null;
@@ -174,10 +241,10 @@ export class RawLoopback {
       // Reported as unknown: the transfer's rate still stands.
     }
     return {
-      requestedBytes: bytes,
+      requestedBytes,
       bytes: received,
       seconds,
-      isComplete: received === bytes,
+      isComplete: received === requestedBytes,
       serverCpuSeconds,
       clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
     };

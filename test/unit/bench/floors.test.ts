@@ -141,15 +141,27 @@ describe('ackFloorPercentiles', () => {
 });
 
 describe('cpuFloor', () => {
-  it('is RF × (LevelDB + gRPC) ms per MB, and cores × 1000 ÷ that MB/s', () => {
-    const floor = cpuFloor(3, 4, 6, 2)!;
+  it('is RF × LevelDB + 1 × gRPC + (RF - 1) × TCP ms per MB, and cores × 1000 ÷ that MB/s', () => {
+    const floor = cpuFloor(3, 4, 6, 1.5, 2)!;
+    expect(floor.floorMsPerMb).toBe(3 * 4 + 6 + 2 * 1.5);
+    expect(floor.boundMbPerSec).toBeCloseTo(2_000 / 21, 9);
+  });
+
+  it('with one replica has no follower leg: RF × LevelDB + 1 × gRPC, TCP known or not', () => {
+    expect(cpuFloor(1, 4, 6, 1.5, 2)!.floorMsPerMb).toBe(10);
+    expect(cpuFloor(1, 4, 6, null, 2)!.floorMsPerMb).toBe(10);
+  });
+
+  it('without a TCP figure prices the follower legs as gRPC: RF × (LevelDB + gRPC)', () => {
+    const floor = cpuFloor(3, 4, 6, null, 2)!;
     expect(floor.floorMsPerMb).toBe(30);
     expect(floor.boundMbPerSec).toBeCloseTo(2_000 / 30, 9);
   });
 
-  it('is null when an input is unknown or the floor is not positive', () => {
-    expect(cpuFloor(3, null, 6, 2)).toBeNull();
-    expect(cpuFloor(3, 4, null, 2)).toBeNull();
-    expect(cpuFloor(3, 0, 0, 2)).toBeNull();
+  it('is null when LevelDB or gRPC is unknown or the floor is not positive', () => {
+    expect(cpuFloor(3, null, 6, 1.5, 2)).toBeNull();
+    expect(cpuFloor(3, 4, null, 1.5, 2)).toBeNull();
+    expect(cpuFloor(3, 0, 0, 0, 2)).toBeNull();
+    expect(cpuFloor(3, 0, 0, null, 2)).toBeNull();
   });
 });
