@@ -40,26 +40,8 @@ const server = new grpc.Server({
 server.addService(RAW_LOOPBACK_SERVICE, {
   RoundTrip: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
     callback(null, answer),
-  Stream: (call: grpc.ServerWritableStream<Buffer, Buffer>) => {
-    const request = decodeStreamRequest(call.request);
-    streamCpuStart = process.cpuUsage();
-    let sent = 0;
-    let index = 0;
-    const writeMore = (): void => {
-      while (sent < request.bytes && Date.now() < request.deadlineMs && !call.cancelled) {
-        const size = Math.min(STREAM_MESSAGE_BYTES, request.bytes - sent);
-        const message = pool[index++ % pool.length]!.subarray(0, size);
-        sent += size;
-        // Backpressure, as a leader streaming to a follower must: wait for 'drain' on false.
-        if (!call.write(message)) {
-          call.once('drain', writeMore);
-          return;
-        }
-      }
-      if (!call.cancelled) call.end();
-    };
-    writeMore();
-  },
+  Stream: (call: grpc.ServerWritableStream<Buffer, Buffer>) =>
+    sendStream(call, decodeStreamRequest(call.request), () => call.cancelled),
 });
 
 const tcpServer = net.createServer((socket) => {
@@ -71,27 +53,39 @@ const tcpServer = net.createServer((socket) => {
     const end = requestBytes.indexOf(TCP_REQUEST_END);
     if (end < 0) return;
     socket.off('data', onData);
-    tcpStream(socket, decodeStreamRequest(requestBytes.subarray(0, end)));
+    const request = decodeStreamRequest(requestBytes.subarray(0, end));
+    sendStream(socket, request, () => socket.destroyed);
   };
   socket.on('data', onData);
 });
 
-/** Sends what `request` asks for on `socket` as a leader sends batches: writes, 'drain', end. */
-function tcpStream(socket: net.Socket, request: StreamRequest): void {
+/** A gRPC server stream or a socket: both take writes, say when to wait, and end. */
+interface StreamSink {
+  write(message: Buffer): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+  end(): unknown;
+}
+
+/**
+ * Sends what `request` asks for in STREAM_MESSAGE_BYTES writes, as a leader sends batches to a
+ * follower, with backpressure (on a false write, wait for 'drain'), then ends the stream; and
+ * starts the CPU measure the parent's 'cpu' message reads.
+ */
+function sendStream(sink: StreamSink, request: StreamRequest, isClosed: () => boolean): void {
   streamCpuStart = process.cpuUsage();
   let sent = 0;
   let index = 0;
   const writeMore = (): void => {
-    while (sent < request.bytes && Date.now() < request.deadlineMs && !socket.destroyed) {
+    while (sent < request.bytes && Date.now() < request.deadlineMs && !isClosed()) {
       const size = Math.min(STREAM_MESSAGE_BYTES, request.bytes - sent);
       const message = pool[index++ % pool.length]!.subarray(0, size);
       sent += size;
-      if (!socket.write(message)) {
-        socket.once('drain', writeMore);
+      if (!sink.write(message)) {
+        sink.once('drain', writeMore);
         return;
       }
     }
-    if (!socket.destroyed) socket.end();
+    if (!isClosed()) sink.end();
   };
   writeMore();
 }
