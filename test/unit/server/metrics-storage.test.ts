@@ -13,6 +13,7 @@ import {
   directoryUsage,
   registerStorageMetrics,
   type DirectoryUsage,
+  type StorageSource,
 } from '../../../src/server/metrics/storage-metrics.js';
 import { samplesOf, STATS_TABLE, valueOf } from './metrics-fixtures.js';
 
@@ -78,19 +79,26 @@ describe('cached directory usage', () => {
   });
 });
 
+/** Storage metrics of the temp dir (1031 bytes in 3 files), with `overrides` of its source. */
+function registered(overrides: Partial<StorageSource>): Registry {
+  const registry = new Registry();
+  registerStorageMetrics(
+    registry,
+    {
+      dataDir: dir,
+      storeDir: dir,
+      commitStats: () => ({ writes: 0, syncedWrites: 0 }),
+      levelDbStats: () => null,
+      ...overrides,
+    },
+    () => 0,
+  );
+  return registry;
+}
+
 describe('storage gauges', () => {
   it('report the free space and size of the file system holding the data dir', async () => {
-    const registry = new Registry();
-    registerStorageMetrics(
-      registry,
-      {
-        dataDir: dir,
-        storeDir: dir,
-        commitStats: () => ({ writes: 3, syncedWrites: 2 }),
-        levelDbStats: () => null,
-      },
-      () => 0,
-    );
+    const registry = registered({ commitStats: () => ({ writes: 3, syncedWrites: 2 }) });
     const available = await valueOf(registry, 'brook_data_dir_available_bytes');
     const capacity = await valueOf(registry, 'brook_data_dir_capacity_bytes');
     expect(available).toBeGreaterThan(0);
@@ -100,37 +108,14 @@ describe('storage gauges', () => {
   });
 
   it('read NaN rather than failing the scrape when the data dir is gone', async () => {
-    const registry = new Registry();
-    registerStorageMetrics(
-      registry,
-      {
-        dataDir: path.join(dir, 'missing'),
-        storeDir: dir,
-        commitStats: () => ({ writes: 0, syncedWrites: 0 }),
-        levelDbStats: () => null,
-      },
-      () => 0,
-    );
+    const registry = registered({ dataDir: path.join(dir, 'missing') });
     expect(await valueOf(registry, 'brook_data_dir_available_bytes')).toBeNaN();
   });
 });
 
 describe('LevelDB level gauges and compaction counters', () => {
   const MIB = 1_048_576;
-  const register = (stats: () => string | null): Registry => {
-    const registry = new Registry();
-    registerStorageMetrics(
-      registry,
-      {
-        dataDir: dir,
-        storeDir: dir,
-        commitStats: () => ({ writes: 0, syncedWrites: 0 }),
-        levelDbStats: stats,
-      },
-      () => 0,
-    );
-    return registry;
-  };
+  const register = (stats: () => string | null): Registry => registered({ levelDbStats: stats });
 
   it('report files and bytes per level, and the totals written and read back', async () => {
     const registry = register(() => STATS_TABLE);
