@@ -78,12 +78,19 @@ async function writeBatches(
         });
       }
       if (request.hasStateKey) {
-        // As the broker's group commit does: the partition state record ends every write.
+        // As the broker's group commit did while batches and state shared one LevelDB: the
+        // partition state record ends every write.
         const sizeBytes = (written + count) * valueBytesPerBatch;
         ops.push({
           type: 'put',
           key: keys.state,
-          value: encodeState({ logStartOffset: 0, sizeBytes }),
+          value: encodeState({
+            logStartOffset: 0,
+            sizeBytes,
+            indexedEnd: (written + count) * request.recordsPerBatch,
+            truncateFrom: null,
+            rewrite: null,
+          }),
         });
       }
       // Passed explicitly (STYLE.md §8): the broker's fsync=always is one synced write per group.

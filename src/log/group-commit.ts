@@ -1,16 +1,27 @@
 /**
- * Group commit: every partition's writes share one queue, and at most one LevelDB write is in
+ * Group commit: every partition's writes share one queue, and at most one round of writes is in
  * flight. While it runs, new work waits; when it completes, everything that queued goes into ONE
- * `db.batch(ops, { sync })`. So N produces arriving together cost one write and, with
- * fsync=always, one fsync (STYLE.md §1.3: handlers enqueue, a driver drains in batches).
+ * round: one `batches.batch(ops, { sync })` of the batch store's ops, then one write of the index
+ * store's ops (epoch and time-index entries, then one state record per dirty partition). So N
+ * produces arriving together cost one batch-store write and, with fsync=always, one fsync
+ * (STYLE.md §1.3: handlers enqueue, a driver drains in batches).
  *
- * Fsync policies:
+ * Two stores, written in this order (README.md, "Two stores"): the batch store first, then the
+ * index store, which therefore never counts a batch that is not stored. The index write is
+ * synced only when the round asks for it (`syncNextWrite`, maintenance), on the 'interval' tick,
+ * and under 'always' at most every INDEX_SYNC_INTERVAL_MS: an index that lags its batches after
+ * a power loss is caught up by recovery, so it never holds up an ack. The two may be one LevelDB
+ * (a data dir from before the split); the protocol is the same.
+ *
+ * Fsync policies (of the batch store's writes):
  * - 'always' (default): every write is synced; an acknowledged append survives power loss.
- * - 'interval': writes are not synced; a timer every fsyncIntervalMs writes a marker key with
- *   sync, which makes LevelDB's WAL durable up to there. Acks do not wait for it, so a power
- *   loss can drop acknowledged appends from the last interval (a process crash cannot: the OS
- *   holds the WAL).
+ * - 'interval': writes are not synced; a timer every fsyncIntervalMs makes the next round synced
+ *   (with nothing queued, a marker key in each store that has unsynced writes), which makes
+ *   LevelDB's WALs durable up to there. Acks do not wait for it, so a power loss can drop acknowledged appends
+ *   from the last interval (a process crash cannot: the OS holds the WAL).
  * - 'never': no sync at all; survives a process crash, not a power loss.
+ * Rounds that carry maintenance (truncation, deletion, compaction, a new partition) are synced
+ * under every policy: each step must be on disk before the next one is written.
  *
  * Bounds: at most `appendsMax` appends and `bytesMax` bytes wait for the next write; an append
  * beyond that is admitted later, in FIFO order, when a write takes the queue (backpressure).
@@ -32,6 +43,19 @@ export type LogWriteOp =
 export interface BatchWriter {
   batch(ops: LogWriteOp[], options: { sync: boolean }): Promise<void>;
 }
+
+/** Where the queue writes: batches in one store, everything that indexes them in the other. */
+export interface LogWriters {
+  readonly batches: BatchWriter;
+  readonly index: BatchWriter;
+}
+
+/**
+ * Under 'always', how often at most an index write is synced: after a power loss, recovery
+ * re-reads and indexes the batches appended since the last synced index write, which is about
+ * this long's worth of appends while traffic flows (and close() syncs the rest).
+ */
+export const INDEX_SYNC_INTERVAL_MS = 1_000;
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -69,7 +93,9 @@ export interface GroupCommitOptions {
 
 /** Counters for tests, metrics and benchmarks. */
 export interface GroupCommitStats {
+  /** LevelDB writes, to either store. */
   writes: number;
+  /** Those of them that were synced. */
   syncedWrites: number;
   opsWritten: number;
   /** The most appends and bytes that ever waited for one write (must stay within the bounds). */
@@ -86,6 +112,9 @@ export class GroupCommit {
     queuedBytesHigh: 0,
   };
   private ops: LogWriteOp[] = [];
+  private indexOps: LogWriteOp[] = [];
+  private syncRound = false;
+  private lastIndexSyncMs = 0;
   private waiters: CommitWaiter[] = [];
   private readonly dirty = new Set<StateSource>();
   private queuedAppends = 0;
@@ -95,14 +124,15 @@ export class GroupCommit {
   private isScheduled = false;
   private isClosed = false;
   private syncRequested = false;
-  private hasUnsyncedWrites = false;
+  /** Whether each store has writes that no synced write of it has made durable yet. */
+  private readonly unsynced = { batches: false, index: false };
   private syncMarkerCount = 0;
   private failure: Error | null = null;
   private idleWaiters: Array<() => void> = [];
   private readonly timer: NodeJS.Timeout | null;
 
   constructor(
-    private readonly writer: BatchWriter,
+    private readonly writers: LogWriters,
     private readonly options: GroupCommitOptions,
   ) {
     assert(options.appendsMax >= 1, 'group commit: appendsMax >= 1');
@@ -135,14 +165,30 @@ export class GroupCommit {
     this.admissions.push(admission);
   }
 
-  /** Adds an op to the next write. Call in the same synchronous run as `onNextWrite`. */
-  push(op: LogWriteOp): void {
+  /**
+   * Adds a batch-store op (a batch put or delete) to the next round. Call in the same
+   * synchronous run as `onNextWrite`.
+   */
+  pushBatch(op: LogWriteOp): void {
     this.ops.push(op);
   }
 
-  /** Puts `source.stateOp()` at the end of the next write, after every op pushed before it. */
+  /** Adds an index-store op (epoch, time-index entry) to the next round's index write. */
+  pushIndex(op: LogWriteOp): void {
+    this.indexOps.push(op);
+  }
+
+  /** Puts `source.stateOp()` at the end of the next round's index write. */
   markDirty(source: StateSource): void {
     this.dirty.add(source);
+  }
+
+  /**
+   * The next round syncs both its writes, whatever the policy (maintenance steps). Call it with
+   * the `onNextWrite` of that step, in the same synchronous run.
+   */
+  syncNextWrite(): void {
+    this.syncRound = true;
   }
 
   /** `waiter` hears about the next write, which holds every op pushed so far. */
@@ -168,7 +214,7 @@ export class GroupCommit {
   async close(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer);
     await this.drain();
-    if (this.hasUnsyncedWrites && this.failure === null) {
+    if (this.hasUnsyncedWrites() && this.failure === null) {
       this.syncRequested = true;
       this.schedule();
       await this.drain();
@@ -178,7 +224,7 @@ export class GroupCommit {
 
   /** Timer tick for 'interval': the next write syncs; alone, it writes the marker key. */
   requestSync(): void {
-    if (this.failure !== null || (!this.hasUnsyncedWrites && !this.isWriting)) return;
+    if (this.failure !== null || (!this.hasUnsyncedWrites() && !this.isWriting)) return;
     this.syncRequested = true;
     this.schedule();
   }
@@ -223,29 +269,75 @@ export class GroupCommit {
     assert(!this.isWriting, 'group commit: two writes in flight');
     if (this.failure !== null) return;
     if (this.waiters.length === 0 && this.dirty.size === 0 && !this.syncRequested) {
-      assert(this.ops.length === 0, 'group commit: ops queued without a waiter');
+      assert(
+        this.ops.length === 0 && this.indexOps.length === 0,
+        'group commit: ops queued without a waiter',
+      );
       this.notifyIdle();
       return;
     }
     const ops = this.ops;
+    const indexOps = this.indexOps;
     const waiters = this.waiters;
-    for (const source of this.dirty) ops.push(source.stateOp());
-    const sync = this.options.fsync === 'always' || this.syncRequested;
-    if (ops.length === 0) ops.push(this.syncMarkerOp());
+    // State records are taken now, before waiting appends are admitted below: each then counts
+    // exactly the batches of this round and the rounds before it.
+    for (const source of this.dirty) indexOps.push(source.stateOp());
+    const syncAll = this.syncRound || this.syncRequested;
+    const syncBatches = this.options.fsync === 'always' || syncAll;
+    const now = Date.now();
+    const syncIndex =
+      syncAll ||
+      (this.options.fsync === 'always' && now - this.lastIndexSyncMs >= INDEX_SYNC_INTERVAL_MS);
+    if (ops.length === 0 && indexOps.length === 0) {
+      // Nothing queued (a sync on the 'interval' tick or at close, or a bare waiter): a marker
+      // key syncs each store that has unsynced writes.
+      if (this.unsynced.batches || !this.unsynced.index) ops.push(this.syncMarkerOp());
+      if (this.unsynced.index) indexOps.push(this.syncMarkerOp());
+    }
+    if (syncIndex && indexOps.length > 0) this.lastIndexSyncMs = now;
     this.ops = [];
+    this.indexOps = [];
     this.waiters = [];
     this.dirty.clear();
     this.syncRequested = false;
+    this.syncRound = false;
     this.queuedAppends = 0;
     this.queuedBytes = 0;
     this.isWriting = true;
     // The queue is empty again: admit waiting appends into the next write while this one runs.
     this.admitWaiting();
-    // Options are passed explicitly (STYLE.md §8): LevelDB's default is sync: false.
-    this.writer.batch(ops, { sync }).then(
-      () => this.completed(ops.length, waiters, sync),
+    this.writeRound(ops, syncBatches, indexOps, syncIndex).then(
+      () => {
+        if (ops.length > 0) this.unsynced.batches = !syncBatches;
+        if (indexOps.length > 0) this.unsynced.index = !syncIndex;
+        this.completed(waiters);
+      },
       (error: unknown) => this.failed(error, waiters),
     );
+  }
+
+  /** The batch store's write, then the index store's: never the other way round. */
+  private async writeRound(
+    ops: LogWriteOp[],
+    syncBatches: boolean,
+    indexOps: LogWriteOp[],
+    syncIndex: boolean,
+  ): Promise<void> {
+    // Options are passed explicitly (STYLE.md §8): LevelDB's default is sync: false.
+    if (ops.length > 0) {
+      await this.writers.batches.batch(ops, { sync: syncBatches });
+      this.counted(ops.length, syncBatches);
+    }
+    if (indexOps.length > 0) {
+      await this.writers.index.batch(indexOps, { sync: syncIndex });
+      this.counted(indexOps.length, syncIndex);
+    }
+  }
+
+  private counted(opCount: number, sync: boolean): void {
+    this.stats.writes++;
+    this.stats.opsWritten += opCount;
+    if (sync) this.stats.syncedWrites++;
   }
 
   private admitWaiting(): void {
@@ -260,12 +352,12 @@ export class GroupCommit {
     this.admissions.splice(0, admitted);
   }
 
-  private completed(opCount: number, waiters: CommitWaiter[], sync: boolean): void {
+  private hasUnsyncedWrites(): boolean {
+    return this.unsynced.batches || this.unsynced.index;
+  }
+
+  private completed(waiters: CommitWaiter[]): void {
     this.isWriting = false;
-    this.stats.writes++;
-    this.stats.opsWritten += opCount;
-    if (sync) this.stats.syncedWrites++;
-    this.hasUnsyncedWrites = !sync;
     for (let i = 0; i < waiters.length; i++) waiters[i]!.onDurable();
     if (this.waiters.length > 0 || this.dirty.size > 0 || this.syncRequested) this.schedule();
     else this.notifyIdle();
@@ -285,6 +377,7 @@ export class GroupCommit {
     for (const admission of this.admissions) admission.refuse(refusal);
     this.waiters = [];
     this.ops = [];
+    this.indexOps = [];
     this.admissions.length = 0;
     this.notifyIdle();
     this.options.onFatal(cause);

@@ -2,7 +2,7 @@
  * log: partition logs in LevelDB. See README.md for the role, the loop, the invariants and the
  * key layout. Other modules import only from here.
  */
-export { LogManager, type LogManagerConfig } from './log-manager.js';
+export { LogManager, type LogManagerConfig, type LogStores } from './log-manager.js';
 export {
   PartitionLog,
   type AppendResult,

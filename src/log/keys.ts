@@ -1,6 +1,8 @@
 /**
- * Key layout of the partition log inside the node's one LevelDB (see README.md). Every key
- * starts with a one-byte key space; the log owns 0x10-0x14 and nothing else. Integers are
+ * Key layout of the partition log in its two stores (see README.md, "Two stores"): batch keys
+ * (0x10) in the batch store, the rest in the index store, the node's main LevelDB; a data dir
+ * from before the split keeps both in the main LevelDB. Every key starts with a one-byte key
+ * space; the log owns 0x10-0x14 and nothing else. Integers are
  * big-endian so that LevelDB's byte order is numeric order: a seek on a batch key finds the
  * batch holding an offset, and a seek on a time key finds the first batch that reached a time.
  *
@@ -12,7 +14,7 @@
  *
  * (i64^ = signed int64 with the sign bit flipped, so negative times sort before positive ones.)
  *
- * Key spaces of other modules in the same LevelDB, listed here so none is handed out twice:
+ * Key spaces of other modules in the main LevelDB, listed here so none is handed out twice:
  *   0x02 (retired: the metadata log before Raft; a data dir holding it is refused, server/broker.ts)
  *   0x03 raft entries    [0x03][index u64] (raft/io/store-codec.ts)
  *   0x04 raft state      hard state, snapshot meta, snapshot data, bootstrap membership
@@ -182,45 +184,122 @@ export function decodeOffset(value: Buffer): number {
   return offset;
 }
 
-/** The durable part of a partition's state; the log end offset is recovered from the batches. */
+/**
+ * The durable part of a partition's state, in the index store (the node's main LevelDB), while
+ * the batches live in the batch store (see README.md, "Two stores"). The log end offset is
+ * recovered from the batches.
+ */
 export interface PartitionState {
   readonly logStartOffset: number;
-  /** Sum of the bytes of the batches stored under 0x10 for the partition. */
+  /**
+   * Bytes of the stored batches this record counts: those holding an offset in
+   * [logStartOffset, indexedEnd), less a compaction run in progress (`rewrite`).
+   */
   readonly sizeBytes: number;
+  /**
+   * Where the index (this record, the epoch and time entries) ends: batches reaching past it
+   * were appended after this record was written, and recovery counts and indexes them. null for
+   * a version 1 record, written together with its batches, which therefore counts them all.
+   */
+  readonly indexedEnd: number | null;
+  /** A tail truncation under way: batches from here on are to be deleted. */
+  readonly truncateFrom: number | null;
+  /** A compaction step under way: `sizeBytes` leaves out the batches in [from, end). */
+  readonly rewrite: { readonly from: number; readonly end: number } | null;
 }
 
-const STATE_VERSION = 1;
+const STATE_VERSION_1 = 1;
+const STATE_VERSION = 2;
 const STATE_BYTES_V1 = 1 + 8 + 8;
+const STATE_BYTES = 2 + 6 * 8;
+const HAS_TRUNCATION = 0x01;
+const HAS_REWRITE = 0x02;
 
-/** `[version u8 = 1][logStartOffset u64][sizeBytes u64]`. */
+/**
+ * `[version u8 = 2][flags u8][logStartOffset u64][sizeBytes u64][indexedEnd u64]
+ * [truncateFrom u64][rewriteFrom u64][rewriteEnd u64]`; flags say which of the last three hold.
+ */
 export function encodeState(state: PartitionState): Buffer {
-  const value = Buffer.allocUnsafe(STATE_BYTES_V1);
-  value[0] = STATE_VERSION;
   assert(state.logStartOffset >= 0, 'encodeState: logStartOffset >= 0');
   assert(state.sizeBytes >= 0, 'encodeState: sizeBytes >= 0');
-  writeInt64(value, 1, state.logStartOffset);
-  writeInt64(value, 9, state.sizeBytes);
+  assert(state.indexedEnd !== null && state.indexedEnd >= 0, 'encodeState: indexedEnd >= 0');
+  const value = Buffer.alloc(STATE_BYTES);
+  value[0] = STATE_VERSION;
+  let flags = 0;
+  writeInt64(value, 2, state.logStartOffset);
+  writeInt64(value, 10, state.sizeBytes);
+  writeInt64(value, 18, state.indexedEnd);
+  if (state.truncateFrom !== null) {
+    assert(state.truncateFrom >= 0, 'encodeState: truncateFrom >= 0');
+    flags |= HAS_TRUNCATION;
+    writeInt64(value, 26, state.truncateFrom);
+  }
+  if (state.rewrite !== null) {
+    assert(
+      state.rewrite.from >= 0 && state.rewrite.from < state.rewrite.end,
+      'encodeState: 0 <= rewrite.from < rewrite.end',
+    );
+    flags |= HAS_REWRITE;
+    writeInt64(value, 34, state.rewrite.from);
+    writeInt64(value, 42, state.rewrite.end);
+  }
+  value[1] = flags;
   return value;
 }
 
 /**
- * Decodes a state value. Throws RangeError on an unknown version or length: stored state the
- * code cannot read is an environment fault (a downgrade or corruption), not a programmer error.
+ * Decodes a state value, version 1 or 2. Throws RangeError on an unknown version or length:
+ * stored state the code cannot read is an environment fault (a downgrade or corruption), not a
+ * programmer error.
  */
 export function decodeState(value: Buffer): PartitionState {
-  if (value.length < 1 || value[0] !== STATE_VERSION) {
-    throw new RangeError(`partition state has version ${value[0]}, this build reads 1`);
+  const version = value.length < 1 ? undefined : value[0];
+  if (version === STATE_VERSION_1) {
+    if (value.length !== STATE_BYTES_V1) {
+      throw new RangeError(`partition state v1 is ${STATE_BYTES_V1} bytes, not ${value.length}`);
+    }
+    const logStartOffset = readInt64(value, 1);
+    const sizeBytes = readInt64(value, 9);
+    if (logStartOffset < 0 || sizeBytes < 0) throw new RangeError('partition state is negative');
+    return { logStartOffset, sizeBytes, indexedEnd: null, truncateFrom: null, rewrite: null };
   }
-  if (value.length !== STATE_BYTES_V1) {
-    throw new RangeError(`partition state v1 is ${STATE_BYTES_V1} bytes, not ${value.length}`);
+  if (version !== STATE_VERSION) {
+    throw new RangeError(`partition state has version ${version}, this build reads 1 and 2`);
   }
-  const logStartOffset = readInt64(value, 1);
-  const sizeBytes = readInt64(value, 9);
-  if (logStartOffset < 0 || sizeBytes < 0) throw new RangeError('partition state is negative');
-  return { logStartOffset, sizeBytes };
+  if (value.length !== STATE_BYTES) {
+    throw new RangeError(`partition state v2 is ${STATE_BYTES} bytes, not ${value.length}`);
+  }
+  const flags = value[1]!;
+  if ((flags & ~(HAS_TRUNCATION | HAS_REWRITE)) !== 0) {
+    throw new RangeError(`partition state v2 has unknown flags ${flags}`);
+  }
+  const logStartOffset = readInt64(value, 2);
+  const sizeBytes = readInt64(value, 10);
+  const indexedEnd = readInt64(value, 18);
+  const truncateFrom = (flags & HAS_TRUNCATION) !== 0 ? readInt64(value, 26) : null;
+  const rewrite =
+    (flags & HAS_REWRITE) !== 0 ? { from: readInt64(value, 34), end: readInt64(value, 42) } : null;
+  if (
+    logStartOffset < 0 ||
+    sizeBytes < 0 ||
+    indexedEnd < 0 ||
+    (truncateFrom !== null && truncateFrom < 0) ||
+    (rewrite !== null && (rewrite.from < 0 || rewrite.from >= rewrite.end))
+  ) {
+    throw new RangeError('partition state v2 holds a negative offset or an empty rewrite');
+  }
+  if (indexedEnd < logStartOffset) {
+    throw new RangeError(
+      `partition state v2 ends its index at ${indexedEnd}, before its log start`,
+    );
+  }
+  return { logStartOffset, sizeBytes, indexedEnd, truncateFrom, rewrite };
 }
 
-/** The key the 'interval' fsync policy writes with sync to make the WAL durable up to it. */
+/**
+ * The key a sync with nothing else queued writes, with sync, into each store that has unsynced
+ * writes ('interval' ticks, close), to make its WAL durable up to there.
+ */
 export const SYNC_MARKER_KEY: Buffer = Buffer.from([KeySpace.SYNC_MARKER]);
 
 /** A key range for LevelDB: `[gte, lt)`. */

@@ -1,7 +1,9 @@
 /**
- * LogManager: the partition logs of one node, over the node's one LevelDB (opened by the
- * caller), sharing one GroupCommit. It loads every partition at start, creates and deletes
- * partitions as metadata says, and on close flushes the commit queue. It never closes the db.
+ * LogManager: the partition logs of one node, over two LevelDBs the caller opens (the batch
+ * store and the index store, which is the node's main LevelDB; README.md, "Two stores"; both
+ * may be one LevelDB), sharing one GroupCommit. It loads every partition at start, creates and
+ * deletes partitions as metadata says, and on close flushes the commit queue. It never closes
+ * the stores.
  */
 import type { ClassicLevel } from 'classic-level';
 import { limits } from '../config/limits.js';
@@ -24,6 +26,14 @@ import {
 } from './keys.js';
 import { PartitionLog, type LogContext } from './partition-log.js';
 import { TailCacheBudget } from './tail-cache.js';
+
+/** Where the logs live: batches in one LevelDB, their state and indexes in the other. */
+export interface LogStores {
+  /** Batch keys (0x10) only. */
+  readonly batches: ClassicLevel<Buffer, Buffer>;
+  /** State, epoch and time-index keys (0x11-0x14), beside other modules' keys. */
+  readonly index: ClassicLevel<Buffer, Buffer>;
+}
 
 export interface LogManagerConfig {
   /** 'always' (the safe default), 'interval' or 'never'; see group-commit.ts. */
@@ -64,10 +74,12 @@ export class LogManager {
   private hasFaulted = false;
   private isClosed = false;
 
-  private constructor(
-    readonly db: ClassicLevel<Buffer, Buffer>,
-    config: LogManagerConfig,
-  ) {
+  readonly batchDb: ClassicLevel<Buffer, Buffer>;
+  readonly indexDb: ClassicLevel<Buffer, Buffer>;
+
+  private constructor(stores: LogStores, config: LogManagerConfig) {
+    this.batchDb = stores.batches;
+    this.indexDb = stores.index;
     const logger = config.logger ?? consoleLogger;
     this.logger = logger;
     const onFatal =
@@ -81,7 +93,7 @@ export class LogManager {
     assert(appendsMax >= 1 && appendsMax <= limits.inflightAppendsMax, 'inflightAppendsMax');
     assert(bytesMax >= 1 && bytesMax <= limits.groupCommitBytesMax, 'groupCommitBytesMax');
     this.followsDurableEnd = config.highWatermarkFollowsDurableEnd ?? true;
-    this.commit = new GroupCommit(db, {
+    this.commit = new GroupCommit(stores, {
       fsync: config.fsync,
       fsyncIntervalMs: config.fsyncIntervalMs,
       appendsMax,
@@ -90,7 +102,8 @@ export class LogManager {
       onFatal: (error) => this.raiseFatal(error, onFatal),
     });
     this.context = {
-      db,
+      batchDb: stores.batches,
+      indexDb: stores.index,
       commit: this.commit,
       logger,
       fault: (error, details) => this.fault(error, details, onFatal),
@@ -103,18 +116,28 @@ export class LogManager {
    * no state (left by a deletion a crash interrupted). Throws (after the fatal handler) when
    * stored data fails its checks.
    */
-  static async open(
-    db: ClassicLevel<Buffer, Buffer>,
-    config: LogManagerConfig,
-  ): Promise<LogManager> {
-    assert(db.status === 'open', 'LogManager.open: the caller opens the db');
-    const manager = new LogManager(db, config);
+  static async open(stores: LogStores, config: LogManagerConfig): Promise<LogManager> {
+    assert(stores.batches.status === 'open', 'LogManager.open: the caller opens the batch store');
+    assert(stores.index.status === 'open', 'LogManager.open: the caller opens the index store');
+    const manager = new LogManager(stores, config);
     await manager.loadPartitions();
-    for (const space of [KeySpace.BATCH, KeySpace.EPOCH, KeySpace.TIME]) {
-      await manager.clearOrphans(space);
+    await manager.clearOrphans(stores.batches, KeySpace.BATCH);
+    for (const space of [KeySpace.EPOCH, KeySpace.TIME]) {
+      await manager.clearOrphans(stores.index, space);
     }
     manager.logger.info({ partitions: manager.logs.size }, 'partition logs loaded');
     return manager;
+  }
+
+  /**
+   * Whether `db` holds record batches: a node's main store from before the batch store split,
+   * which then stays both stores (README.md, "Two stores").
+   */
+  static async holdsBatches(db: ClassicLevel<Buffer, Buffer>): Promise<boolean> {
+    const gte = Buffer.from([KeySpace.BATCH]);
+    const lt = Buffer.from([KeySpace.BATCH + 1]);
+    const found = await db.keys({ gte, lt, limit: 1, fillCache: false }).all();
+    return found.length > 0;
   }
 
   /** Commit-queue counters (writes, synced writes, high-water marks of the queue). */
@@ -145,8 +168,10 @@ export class LogManager {
       const log = this.logs.get(id);
       if (log !== undefined) return log;
       // Keys a crash left behind (an interrupted deletion) must not leak into the new log.
-      for (const range of new PartitionKeys(topicId, partition).allRanges()) {
-        await this.db.clear({ gte: range.gte, lt: range.lt });
+      const keys = new PartitionKeys(topicId, partition);
+      await this.batchDb.clear({ gte: keys.batches.gte, lt: keys.batches.lt });
+      for (const range of keys.allRanges()) {
+        await this.indexDb.clear({ gte: range.gte, lt: range.lt });
       }
       const created = await PartitionLog.create(
         this.context,
@@ -202,7 +227,7 @@ export class LogManager {
     let cursor: { gte?: Buffer; gt?: Buffer } = { gte };
     // Chunked so the state of many partitions never sits in one array.
     for (;;) {
-      const chunk = await this.db
+      const chunk = await this.indexDb
         .iterator({ ...cursor, lt, limit: chunkMax, fillCache: false })
         .all();
       for (const [key, value] of chunk) await this.loadPartition(key, value);
@@ -246,15 +271,15 @@ export class LogManager {
   }
 
   /**
-   * Skip-scans one key space partition by partition (one seek each) and clears the keys of
-   * partitions that have no state record.
+   * Skip-scans one key space of `db` partition by partition (one seek each) and clears the keys
+   * of partitions that have no state record.
    */
-  private async clearOrphans(space: KeySpace): Promise<void> {
+  private async clearOrphans(db: ClassicLevel<Buffer, Buffer>, space: KeySpace): Promise<void> {
     const lt = Buffer.from([space + 1]);
     let gte: Buffer = Buffer.from([space]);
     // Each round moves past one partition's keys, so it ends after the last partition.
     for (;;) {
-      const keys = await this.db.keys({ gte, lt, limit: 1, fillCache: false }).all();
+      const keys = await db.keys({ gte, lt, limit: 1, fillCache: false }).all();
       if (keys.length === 0) return;
       const prefix = keys[0]!.subarray(0, PARTITION_PREFIX_BYTES);
       const end = prefixEnd(prefix);
@@ -262,7 +287,7 @@ export class LogManager {
       const partition = prefix.readUInt32BE(1 + 16);
       if (this.partition(topicId, partition) === undefined) {
         this.logger.info({ topicId, partition, space }, 'clearing keys of a deleted partition');
-        await this.db.clear({ gte: prefix, lt: end });
+        await db.clear({ gte: prefix, lt: end });
       }
       gte = end;
     }

@@ -30,8 +30,9 @@ import {
 import { limits } from '../config/limits.js';
 import { BrokerError } from '../errors/index.js';
 import { assert } from '../util/assert.js';
-import { LeaderEpochCache, type EpochEndOffset, type EpochEntry } from './epoch-cache.js';
+import { LeaderEpochCache, type EpochEndOffset } from './epoch-cache.js';
 import type { CommitWaiter, GroupCommit, LogWriteOp, Logger, StateSource } from './group-commit.js';
+import { recoverPartition } from './recovery.js';
 import { TailCache, type TailCacheBudget } from './tail-cache.js';
 import {
   PartitionKeys,
@@ -39,14 +40,17 @@ import {
   decodeOffset,
   encodeOffset,
   encodeState,
-  epochKeyEpoch,
   timeKeyTimestamp,
   type KeyRange,
+  type PartitionState,
 } from './keys.js';
 
 /** What a PartitionLog needs from its LogManager. */
 export interface LogContext {
-  readonly db: ClassicLevel<Buffer, Buffer>;
+  /** The batch store: 0x10 batch keys only (README.md, "Two stores"). */
+  readonly batchDb: ClassicLevel<Buffer, Buffer>;
+  /** The index store: state, epoch and time-index keys (the node's main LevelDB). */
+  readonly indexDb: ClassicLevel<Buffer, Buffer>;
   readonly commit: GroupCommit;
   readonly logger: Logger;
   /**
@@ -222,8 +226,15 @@ export class PartitionLog implements StateSource {
   private isNotifyScheduled = false;
   private maintenance: Promise<unknown> = Promise.resolve();
   private isTruncating = false;
-  /** The log start to store while a truncation below the log start is midway, else null. */
-  private stateStartOffset: number | null = null;
+  /**
+   * Bytes of stored batches that end before the log start, which a deletion step will remove:
+   * part of `bytes`, not of the stored sizeBytes.
+   */
+  private headBytes = 0;
+  /** The end a truncation cuts the log back to, until its last batch is gone; else null. */
+  private truncateFrom: number | null = null;
+  /** The run a compaction step is rewriting, until the rewrite is written; else null. */
+  private rewriteIntent: { from: number; end: number; bytes: number } | null = null;
   private isDeleted = false;
   /** The newest durable batches, for reads that keep up (tail-cache.ts). */
   private readonly tail: TailCache;
@@ -580,8 +591,10 @@ export class PartitionLog implements StateSource {
     // deleteBefore moved the same epoch's entry).
     const replacedEpochs = this.epochs.maybeAssign(pending.leaderEpoch, endOffset);
     if (replacedEpochs !== null) {
-      for (const epoch of replacedEpochs) commit.push({ type: 'del', key: this.keys.epoch(epoch) });
-      commit.push({
+      for (const epoch of replacedEpochs) {
+        commit.pushIndex({ type: 'del', key: this.keys.epoch(epoch) });
+      }
+      commit.pushIndex({
         type: 'put',
         key: this.keys.epoch(pending.leaderEpoch),
         value: encodeOffset(endOffset),
@@ -591,13 +604,13 @@ export class PartitionLog implements StateSource {
     if (maxTimestamp > this.maxTimestampSoFar) {
       // Only a new running maximum gets an entry, so the index is sorted by offset as well.
       this.maxTimestampSoFar = maxTimestamp;
-      commit.push({
+      commit.pushIndex({
         type: 'put',
         key: this.keys.time(maxTimestamp),
         value: encodeOffset(baseOffset),
       });
     }
-    commit.push({ type: 'put', key: this.keys.batch(baseOffset), value: pending.batch });
+    commit.pushBatch({ type: 'put', key: this.keys.batch(baseOffset), value: pending.batch });
     pending.baseOffset = baseOffset;
     pending.nextOffset = header.nextOffset;
     this.endOffset = pending.nextOffset;
@@ -638,12 +651,21 @@ export class PartitionLog implements StateSource {
     pending.reject(error);
   }
 
-  /** @internal The state record GroupCommit writes at the end of each write we took part in. */
+  /**
+   * @internal The state record GroupCommit puts at the end of the index write of each round we
+   * took part in; taken when the round starts, so `indexedEnd` is the end of its batches.
+   */
   stateOp(): LogWriteOp {
     // Deleted: the state key goes, and with it the partition (open() finds partitions by it).
     if (this.isDeleted) return { type: 'del', key: this.keys.state };
-    const logStartOffset = this.stateStartOffset ?? this.startOffset;
-    const value = encodeState({ logStartOffset, sizeBytes: this.bytes });
+    const intent = this.rewriteIntent;
+    const value = encodeState({
+      logStartOffset: this.startOffset,
+      sizeBytes: this.bytes - this.headBytes - (intent === null ? 0 : intent.bytes),
+      indexedEnd: this.endOffset,
+      truncateFrom: this.truncateFrom,
+      rewrite: intent === null ? null : { from: intent.from, end: intent.end },
+    });
     return { type: 'put', key: this.keys.state, value };
   }
 
@@ -712,7 +734,7 @@ export class PartitionLog implements StateSource {
     batchesMax: number = limits.logReadBatchesMax,
   ): Promise<Buffer[]> {
     const open = (base: number, snapshot?: LevelSnapshot) =>
-      this.context.db.iterator({
+      this.context.batchDb.iterator({
         gte: this.keys.batch(base),
         lt: this.keys.batch(limitOffset),
         limit: batchesMax,
@@ -730,7 +752,7 @@ export class PartitionLog implements StateSource {
         // read one snapshot, so a compaction step that merges batches in between (the base
         // found would be gone) cannot make the second miss the batch the first found.
         await iterator.close();
-        snapshot = this.context.db.snapshot();
+        snapshot = this.context.batchDb.snapshot();
         const base = await this.baseOfBatchAtOrBefore(offset, snapshot);
         if (base === null) return this.inconsistent(offset, `no batch holds offset ${offset}`);
         iterator = open(base, snapshot);
@@ -826,7 +848,7 @@ export class PartitionLog implements StateSource {
     offset: number,
     snapshot?: LevelSnapshot,
   ): Promise<number | null> {
-    const keys = await this.context.db
+    const keys = await this.context.batchDb
       .keys({
         gte: this.keys.batches.gte,
         lte: this.keys.batch(offset),
@@ -916,8 +938,9 @@ export class PartitionLog implements StateSource {
    * Advances the log start offset to `offset` (DeleteRecords, retention) and removes the batches
    * that end before it. `offset` must be <= highWatermark, else OFFSET_OUT_OF_RANGE; an offset at
    * or below the current start changes nothing. Resolves with the new log start offset once
-   * durable. Batches go in steps of limits.logMaintenanceBatchesMax, each one atomic with the
-   * state, so a crash midway leaves only unreachable batches that recovery removes.
+   * durable. The new start, with a size that no longer counts those batches, is written first;
+   * the batches then go in steps of limits.logMaintenanceBatchesMax, so a crash midway leaves
+   * only unreachable batches that recovery removes.
    */
   deleteBefore(offset: number): Promise<number> {
     assert(Number.isSafeInteger(offset) && offset >= 0, `${this.name}: deleteBefore offset >= 0`);
@@ -930,7 +953,11 @@ export class PartitionLog implements StateSource {
         );
       }
       if (offset <= this.startOffset) return this.startOffset;
+      // Read first, changed nothing yet: the batches that will end before the new start.
+      const leaving = await this.bytesEndingBefore(offset);
+      this.assertLive();
       this.startOffset = offset;
+      this.headBytes += leaving;
       this.tail.clear();
       const change = this.epochs.truncateFromStart(offset);
       const ops: LogWriteOp[] = [];
@@ -943,7 +970,7 @@ export class PartitionLog implements StateSource {
           value: encodeOffset(change.moved.startOffset),
         });
       }
-      const durable = this.commitOps(ops, true);
+      const durable = this.commitOps({ index: ops, state: true });
       this.scheduleNotify();
       await durable;
       await this.removeHead();
@@ -951,7 +978,33 @@ export class PartitionLog implements StateSource {
     });
   }
 
-  /** Removes stored batches that end before the log start, then old time-index entries. */
+  /**
+   * Bytes of the stored batches from the first one that end before `offset` and at or after the
+   * log start (those not counted yet in headBytes), read in chunks.
+   */
+  private async bytesEndingBefore(offset: number): Promise<number> {
+    let total = 0;
+    let gte = this.keys.batches.gte;
+    // Each round moves past a full chunk, or is the last.
+    for (;;) {
+      const summaries = await this.summaries(
+        { gte, lt: this.keys.batch(offset) },
+        false,
+        MAINTENANCE_BATCHES,
+      );
+      for (const summary of summaries) {
+        if (summary.lastOffset >= offset) return total;
+        if (summary.lastOffset >= this.startOffset) total += summary.byteLength;
+      }
+      if (summaries.length < MAINTENANCE_BATCHES) return total;
+      gte = this.keys.batch(summaries[summaries.length - 1]!.lastOffset + 1);
+    }
+  }
+
+  /**
+   * Removes stored batches that end before the log start (their bytes are headBytes: the stored
+   * size no longer counts them), then old time-index entries.
+   */
   private async removeHead(): Promise<void> {
     // Each round removes at least one batch or stops, so the loop ends.
     for (;;) {
@@ -973,10 +1026,12 @@ export class PartitionLog implements StateSource {
       }
       if (ops.length === 0) break;
       this.bytes -= freedBytes;
+      this.headBytes -= freedBytes;
       this.dirty -= freedDirtyBytes;
       assert(this.bytes >= 0, `${this.name}: sizeBytes stays >= 0`);
+      assert(this.headBytes >= 0, `${this.name}: headBytes stays >= 0`);
       assert(this.dirty >= 0 && this.dirty <= this.bytes, `${this.name}: 0 <= dirty <= size`);
-      await this.commitOps(ops, true);
+      await this.commitOps({ batch: ops, state: false });
       if (ops.length < MAINTENANCE_BATCHES) break;
     }
     await this.trimTimeIndexHead();
@@ -996,7 +1051,7 @@ export class PartitionLog implements StateSource {
       if (below <= 1) return;
       const ops: LogWriteOp[] = [];
       for (let i = 0; i < below - 1; i++) ops.push({ type: 'del', key: entries[i]![0] });
-      await this.commitOps(ops, false);
+      await this.commitOps({ index: ops, state: false });
       if (below < entries.length) return;
     }
   }
@@ -1005,8 +1060,12 @@ export class PartitionLog implements StateSource {
    * Removes every batch from the one holding `offset` on, and the epoch-cache and time-index
    * entries past the new end; returns the new logEndOffset (the base of that batch, or `offset`
    * at a boundary). A no-op at or past the end. The caller must have no append pending for the
-   * partition (asserted). The high watermark drops to the new end if above it. Batches go from
-   * the tail in steps, each atomic, so a crash midway leaves a shorter, gap-free log.
+   * partition (asserted). The high watermark drops to the new end if above it.
+   *
+   * Crash-safe across the two stores: the first write (index store) is the truncation: the new
+   * end, a size without the cut batches, and `truncateFrom`, which tells recovery to finish the
+   * job. The batches then go from the batch store in steps, and a last write clears
+   * `truncateFrom` before any append may land at the new end.
    */
   truncateTo(offset: number): Promise<number> {
     assert(Number.isSafeInteger(offset) && offset >= 0, `${this.name}: truncateTo offset >= 0`);
@@ -1023,26 +1082,53 @@ export class PartitionLog implements StateSource {
       try {
         const base = await this.baseOfBatchAtOrBefore(offset);
         const newEnd = base === null ? offset : base;
+        const cutBytes = await this.bytesFrom(newEnd);
+        this.assertLive();
         this.endOffset = newEnd;
         this.durableEnd = newEnd;
         if (this.hw > newEnd) this.hw = newEnd;
-        if (this.startOffset > newEnd) {
-          // Below the log start: the log empties and restarts at newEnd. Until the last step,
-          // the stored start stays put, so a crash midway cannot expose deleted records.
-          this.stateStartOffset = this.startOffset;
-          this.startOffset = newEnd;
-        }
+        // Below the log start: the log empties and restarts at newEnd (every batch is cut).
+        if (this.startOffset > newEnd) this.startOffset = newEnd;
+        this.bytes -= cutBytes;
+        this.dirty = this.bytes;
+        assert(this.bytes >= this.headBytes, `${this.name}: sizeBytes stays >= headBytes`);
+        this.truncateFrom = newEnd;
         const removedEpochs = this.epochs.truncateFromEnd(newEnd);
         this.queuedEnd = newEnd;
         this.queuedEpoch = this.epochs.latestEpoch();
+        const ops: LogWriteOp[] = [];
+        for (const entry of removedEpochs) {
+          ops.push({ type: 'del', key: this.keys.epoch(entry.epoch) });
+        }
+        const durable = this.commitOps({ index: ops, state: true });
         this.scheduleNotify();
-        await this.removeTail(newEnd, removedEpochs);
+        await durable;
+        await this.removeTail(newEnd);
+        this.truncateFrom = null;
+        await this.commitOps({ state: true });
         this.maxTimestampSoFar = await this.lastTimeIndexTimestamp();
         return newEnd;
       } finally {
         this.isTruncating = false;
       }
     });
+  }
+
+  /** Bytes of the stored batches from `offset` on (a batch boundary), read in chunks. */
+  private async bytesFrom(offset: number): Promise<number> {
+    let total = 0;
+    let gte = this.keys.batch(offset);
+    // Each round moves past a full chunk, or is the last.
+    for (;;) {
+      const summaries = await this.summaries(
+        { gte, lt: this.keys.batches.lt },
+        false,
+        MAINTENANCE_BATCHES,
+      );
+      for (const summary of summaries) total += summary.byteLength;
+      if (summaries.length < MAINTENANCE_BATCHES) return total;
+      gte = this.keys.batch(summaries[summaries.length - 1]!.lastOffset + 1);
+    }
   }
 
   /**
@@ -1057,10 +1143,10 @@ export class PartitionLog implements StateSource {
    * truncateTo, the caller must have no append pending (asserted) and appends assert until
    * this resolves.
    *
-   * Crash-safe: the first write stores the new log start and deletes every epoch entry, and
-   * that write alone is the reset (recovery takes the log end from the start when no batch ends
-   * past it). The old batches and time-index entries then go in steps behind the new start, as
-   * deleteBefore's do; recovery removes what a crash leaves of them.
+   * Crash-safe: the first write stores the new log start (size 0) and deletes every epoch entry,
+   * and that write alone is the reset (recovery takes the log end from the start when no batch
+   * ends past it). The old batches and time-index entries then go in steps behind the new
+   * start, as deleteBefore's do; recovery removes what a crash leaves of them.
    */
   resetTo(offset: number): Promise<void> {
     assert(Number.isSafeInteger(offset) && offset >= 0, `${this.name}: resetTo offset >= 0`);
@@ -1072,7 +1158,7 @@ export class PartitionLog implements StateSource {
         offset >= this.endOffset,
         `${this.name}: resetTo(${offset}) below the log end ${this.endOffset}; truncate instead`,
       );
-      assert(this.stateStartOffset === null, `${this.name}: resetTo during a truncation`);
+      assert(this.truncateFrom === null, `${this.name}: resetTo during a truncation`);
       this.isTruncating = true;
       this.tail.clear();
       this.forgetCleaning();
@@ -1082,6 +1168,8 @@ export class PartitionLog implements StateSource {
         this.durableEnd = offset;
         this.hw = offset;
         this.queuedEnd = offset;
+        // Every stored batch ends before the new start now.
+        this.headBytes = this.bytes;
         // Every entry starts at or after 0, so this empties the cache.
         const removedEpochs = this.epochs.truncateFromEnd(0);
         this.queuedEpoch = this.epochs.latestEpoch();
@@ -1090,7 +1178,7 @@ export class PartitionLog implements StateSource {
         for (const entry of removedEpochs) {
           ops.push({ type: 'del', key: this.keys.epoch(entry.epoch) });
         }
-        const durable = this.commitOps(ops, true);
+        const durable = this.commitOps({ index: ops, state: true });
         this.scheduleNotify();
         await durable;
         await this.removeHead();
@@ -1114,56 +1202,52 @@ export class PartitionLog implements StateSource {
       if (entries.length === 0) return;
       const ops: LogWriteOp[] = [];
       for (const [key] of entries) ops.push({ type: 'del', key });
-      await this.commitOps(ops, false);
+      await this.commitOps({ index: ops, state: false });
       if (entries.length < MAINTENANCE_BATCHES) return;
     }
   }
 
   /**
-   * Deletes batches at or after `newEnd`, newest first. Each step also deletes the epoch and
-   * time-index entries that start within its batches, so every prefix a crash can leave is
-   * consistent. `removedEpochs` is newest first, as truncateFromEnd returns it.
+   * Deletes batches at or after `newEnd`, newest first, with the time-index entries that name
+   * them. The state (truncateFrom, written before) already leaves them out, so every prefix a
+   * crash can leave is one recovery finishes.
    */
-  private async removeTail(newEnd: number, removedEpochs: EpochEntry[]): Promise<void> {
-    let epochIndex = 0;
+  private async removeTail(newEnd: number): Promise<void> {
     // Each round removes at least one batch, or is the last.
     for (;;) {
       this.assertLive();
       const range = { gte: this.keys.batch(newEnd), lt: this.keys.batches.lt };
       const summaries = await this.summaries(range, true, MAINTENANCE_BATCHES);
+      if (summaries.length === 0) break;
       const ops: LogWriteOp[] = [];
-      let stepStart = newEnd;
       for (const summary of summaries) {
         ops.push({ type: 'del', key: this.keys.batch(summary.baseOffset) });
-        this.bytes -= summary.byteLength;
-        if (summary.lastOffset >= this.cleanedEnd) this.dirty -= summary.byteLength;
-        stepStart = summary.baseOffset;
       }
-      assert(this.bytes >= 0, `${this.name}: sizeBytes stays >= 0`);
-      assert(this.dirty >= 0 && this.dirty <= this.bytes, `${this.name}: 0 <= dirty <= size`);
-      while (
-        epochIndex < removedEpochs.length &&
-        removedEpochs[epochIndex]!.startOffset >= stepStart
-      ) {
-        ops.push({ type: 'del', key: this.keys.epoch(removedEpochs[epochIndex]!.epoch) });
-        epochIndex++;
-      }
-      // At most one time-index entry per batch, so one more than a step can never be needed.
-      const times = await this.entries(this.keys.times, true, MAINTENANCE_BATCHES + 1);
+      await this.commitOps({ batch: ops, state: false });
+    }
+    await this.removeTimeEntriesFrom(newEnd);
+  }
+
+  /** Deletes the time-index entries naming a batch at or after `offset`, newest first. */
+  private async removeTimeEntriesFrom(offset: number): Promise<void> {
+    // Each round deletes a full chunk, or is the last.
+    for (;;) {
+      this.assertLive();
+      const times = await this.entries(this.keys.times, true, MAINTENANCE_BATCHES);
+      const ops: LogWriteOp[] = [];
       for (const [key, value] of times) {
-        if (decodeOffset(value) < stepStart) break;
+        if (decodeOffset(value) < offset) break;
         ops.push({ type: 'del', key });
       }
-      if (summaries.length === 0) this.stateStartOffset = null;
-      await this.commitOps(ops, true);
-      if (summaries.length === 0) return;
+      if (ops.length > 0) await this.commitOps({ index: ops, state: false });
+      if (ops.length < MAINTENANCE_BATCHES) return;
     }
   }
 
   /**
    * Forgets the partition: later calls fail with UNKNOWN_TOPIC_OR_PARTITION, then, after pending
    * writes and maintenance finish, the state key is deleted through the commit queue (that alone
-   * makes the partition gone for a restart) and the four key spaces are cleared.
+   * makes the partition gone for a restart) and its keys are cleared from both stores.
    * @internal Called by LogManager.deletePartition.
    */
   async delete(): Promise<void> {
@@ -1172,9 +1256,10 @@ export class PartitionLog implements StateSource {
     this.scheduleNotify();
     await this.exclusive(async () => {
       await this.idle();
-      await this.commitOps([], true);
+      await this.commitOps({ state: true });
+      await this.context.batchDb.clear({ gte: this.keys.batches.gte, lt: this.keys.batches.lt });
       for (const range of this.keys.allRanges()) {
-        await this.context.db.clear({ gte: range.gte, lt: range.lt });
+        await this.context.indexDb.clear({ gte: range.gte, lt: range.lt });
       }
     });
     this.scheduleNotify();
@@ -1270,7 +1355,7 @@ export class PartitionLog implements StateSource {
     }
     if (dropped.length === 0) return [];
     const keys = dropped.map((header) => this.keys.time(header.maxTimestamp));
-    const values = await this.context.db.getMany(keys, { fillCache: false });
+    const values = await this.context.indexDb.getMany(keys, { fillCache: false });
     const retargets: Array<{ key: Buffer; value: Buffer }> = [];
     let holder = 0;
     for (let i = 0; i < dropped.length; i++) {
@@ -1302,18 +1387,20 @@ export class PartitionLog implements StateSource {
       bytesBefore += batch.length;
       if (header.lastOffset >= this.cleanedEnd) dirtyBefore += batch.length;
     }
-    const ops: LogWriteOp[] = [];
+    const batchOps: LogWriteOp[] = [];
     let bytesAfter = 0;
     for (const batch of output) {
       const base = RecordBatch.of(batch).baseOffset;
       bytesAfter += batch.length;
       if (inputByBase.get(base) !== batch)
-        ops.push({ type: 'put', key: this.keys.batch(base), value: batch });
+        batchOps.push({ type: 'put', key: this.keys.batch(base), value: batch });
       inputByBase.delete(base);
     }
     // What is left are the bases the output no longer has.
-    for (const base of inputByBase.keys()) ops.push({ type: 'del', key: this.keys.batch(base) });
-    for (const { key, value } of retargets) ops.push({ type: 'put', key, value });
+    for (const base of inputByBase.keys()) {
+      batchOps.push({ type: 'del', key: this.keys.batch(base) });
+    }
+    const indexOps: LogWriteOp[] = retargets.map(({ key, value }) => ({ type: 'put', key, value }));
     const firstOffset = RecordBatch.of(input[0]!).baseOffset;
     const endOffset = RecordBatch.of(input[input.length - 1]!).nextOffset;
     // The run is clean now, whether or not anything in it changed.
@@ -1326,15 +1413,24 @@ export class PartitionLog implements StateSource {
       bytesBefore,
       batchesAfter: output,
       bytesAfter,
-      isChanged: ops.length > 0,
+      isChanged: batchOps.length > 0,
     };
-    if (ops.length === 0) return result;
+    if (batchOps.length === 0) return result;
+    // The stores do not commit together: first a state that leaves the run's bytes out and names
+    // the run, so recovery recounts it whichever side of the rewrite it finds.
+    this.rewriteIntent = { from: firstOffset, end: endOffset, bytes: bytesBefore };
+    try {
+      await this.commitOps({ state: true });
+    } finally {
+      this.rewriteIntent = null;
+    }
+    this.assertLive();
     this.bytes += bytesAfter - bytesBefore;
     assert(this.bytes >= 0 && this.dirty >= 0, `${this.name}: sizes stay >= 0`);
     assert(this.dirty <= this.bytes, `${this.name}: dirty bytes <= sizeBytes`);
     // Reads answered from the tail must not hand out the old batches once the new are stored.
     this.tail.dropBefore(endOffset);
-    await this.commitOps(ops, true);
+    await this.commitOps({ batch: batchOps, index: indexOps, state: true });
     return result;
   }
 
@@ -1357,7 +1453,7 @@ export class PartitionLog implements StateSource {
   async offsetForTimestamp(timestampMs: number): Promise<TimestampOffset | null> {
     this.assertLive();
     assert(Number.isSafeInteger(timestampMs), `${this.name}: timestamp is an integer`);
-    const found = await this.context.db
+    const found = await this.context.indexDb
       .iterator({
         gte: this.keys.time(timestampMs),
         lt: this.keys.times.lt,
@@ -1421,7 +1517,7 @@ export class PartitionLog implements StateSource {
   }
 
   private async lastTimeIndexTimestamp(): Promise<number> {
-    const last = await this.context.db
+    const last = await this.context.indexDb
       .keys({
         gte: this.keys.times.gte,
         lt: this.keys.times.lt,
@@ -1444,7 +1540,7 @@ export class PartitionLog implements StateSource {
     this.assertLive();
     assert(maxBatches >= 1 && maxBatches <= MAINTENANCE_BATCHES, `${this.name}: summary count`);
     // One snapshot for both seeks, as in readRange: compaction may merge batches in between.
-    const snapshot = this.context.db.snapshot();
+    const snapshot = this.context.batchDb.snapshot();
     try {
       let base = await this.baseOfBatchAtOrBefore(fromOffset, snapshot);
       if (base === null) base = fromOffset;
@@ -1469,7 +1565,7 @@ export class PartitionLog implements StateSource {
     snapshot?: LevelSnapshot,
   ): Promise<BatchSummary[]> {
     const summaries: BatchSummary[] = [];
-    const iterator = this.context.db.iterator({
+    const iterator = this.context.batchDb.iterator({
       gte: range.gte,
       lt: range.lt,
       reverse,
@@ -1516,20 +1612,28 @@ export class PartitionLog implements StateSource {
     reverse: boolean,
     limit: number,
   ): Promise<Array<[Buffer, Buffer]>> {
-    return this.context.db
+    return this.context.indexDb
       .iterator({ gte: range.gte, lt: range.lt, reverse, limit, fillCache: false })
       .all();
   }
 
   /**
-   * Queues `ops` (and the state record when `stateChanged`) as one atomic part of the next
-   * write; resolves once it is done. Call it in the same synchronous run as the in-memory change
-   * the ops persist, so the state record always matches memory at the time of the write.
+   * Queues a maintenance step as one round of the commit queue: `batch` ops in its batch-store
+   * write, `index` ops (and the state record when `state`) in its index-store write, both synced
+   * whatever the policy, so each step is on disk before the next is written. Resolves once done.
+   * Call it in the same synchronous run as the in-memory change the ops persist, so the state
+   * record always matches memory at the time of the write.
    */
-  private commitOps(ops: LogWriteOp[], stateChanged: boolean): Promise<void> {
+  private commitOps(step: {
+    readonly batch?: readonly LogWriteOp[];
+    readonly index?: readonly LogWriteOp[];
+    readonly state: boolean;
+  }): Promise<void> {
     const commit = this.context.commit;
-    for (const op of ops) commit.push(op);
-    if (stateChanged) commit.markDirty(this);
+    for (const op of step.batch ?? []) commit.pushBatch(op);
+    for (const op of step.index ?? []) commit.pushIndex(op);
+    if (step.state) commit.markDirty(this);
+    commit.syncNextWrite();
     return new Promise<void>((resolve, reject) => {
       this.pendingCommits++;
       commit.onNextWrite({
@@ -1595,58 +1699,37 @@ export class PartitionLog implements StateSource {
   // ---- Recovery ------------------------------------------------------------------------------
 
   /**
-   * Opens a partition found under key space 0x11: the log end offset from a reverse seek on its
-   * batches (the last batch is checked, and its key must equal its baseOffset), the epoch cache
-   * and the running maximum timestamp; then removes any batches a crash left before the log
-   * start. Throws (after the fatal handler) when stored data fails its checks.
+   * Opens a partition found under key space 0x11 (recovery.ts reconciles the two stores: a
+   * truncation to finish, batches to index, a compaction run to recount), writes the index ops
+   * and state that brings the index store up to date, then removes any batches a crash left
+   * before the log start. Throws (after the fatal handler) when stored data fails its checks.
    */
   static async recover(
     context: LogContext,
     topicId: string,
     partition: number,
-    state: { logStartOffset: number; sizeBytes: number },
+    state: PartitionState,
     highWatermarkFollowsDurableEnd: boolean,
   ): Promise<PartitionLog> {
     const keys = new PartitionKeys(topicId, partition);
-    const db = context.db;
-    const last = await db
-      .iterator({
-        gte: keys.batches.gte,
-        lt: keys.batches.lt,
-        reverse: true,
-        limit: 1,
-        fillCache: false,
-      })
-      .all();
-    let logEndOffset = state.logStartOffset;
-    if (last.length > 0) {
-      const [key, batch] = last[0]!;
-      const check = checkBatchHeader(batch);
-      const keyOffset = batchKeyOffset(key);
-      if (!check.ok || RecordBatch.of(batch).baseOffset !== keyOffset) {
-        const reason = check.ok ? 'its baseOffset differs from its key' : check.reason;
-        throw context.fault(
-          new Error(`${topicId}-${partition}: last batch ${keyOffset} is bad: ${reason}`),
-          {
-            topicId,
-            partition,
-          },
-        );
-      }
-      logEndOffset = Math.max(logEndOffset, RecordBatch.of(batch).nextOffset);
+    const name = `${topicId}-${partition}`;
+    const found = await recoverPartition(context, keys, name, state);
+    if (found.repairs.length > 0) {
+      context.logger.info({ partition: name, repairs: found.repairs }, 'partition log repaired');
     }
-    const epochs = await loadEpochs(context, keys, logEndOffset, `${topicId}-${partition}`);
-    const times = await db
-      .keys({ gte: keys.times.gte, lt: keys.times.lt, reverse: true, limit: 1, fillCache: false })
-      .all();
     const log = new PartitionLog(context, topicId, partition, {
-      logStartOffset: state.logStartOffset,
-      logEndOffset,
-      sizeBytes: state.sizeBytes,
-      epochs,
-      maxTimestampSoFar: times.length === 0 ? -Infinity : timeKeyTimestamp(times[0]!),
+      logStartOffset: found.logStartOffset,
+      logEndOffset: found.logEndOffset,
+      sizeBytes: found.sizeBytes,
+      epochs: found.epochs,
+      maxTimestampSoFar: found.maxTimestampSoFar,
       highWatermarkFollowsDurableEnd,
     });
+    log.headBytes = found.headBytes;
+    // A version 1 state (indexedEnd null) is rewritten as version 2 once, here.
+    if (found.repairs.length > 0 || state.indexedEnd === null) {
+      await log.commitOps({ index: found.indexOps, state: true });
+    }
     await log.exclusive(() => log.removeHead());
     return log;
   }
@@ -1666,39 +1749,7 @@ export class PartitionLog implements StateSource {
       maxTimestampSoFar: -Infinity,
       highWatermarkFollowsDurableEnd,
     });
-    await log.commitOps([], true);
+    await log.commitOps({ state: true });
     return log;
-  }
-}
-
-async function loadEpochs(
-  context: LogContext,
-  keys: PartitionKeys,
-  logEndOffset: number,
-  name: string,
-): Promise<LeaderEpochCache> {
-  const epochs = new LeaderEpochCache();
-  let gte = keys.epochs.gte;
-  // Chunked so a long epoch history never sits in one array; ends when a chunk comes back short.
-  for (;;) {
-    const chunk = await context.db
-      .iterator({ gte, lt: keys.epochs.lt, limit: MAINTENANCE_BATCHES, fillCache: false })
-      .all();
-    for (const [key, value] of chunk) {
-      const epoch = epochKeyEpoch(key);
-      const startOffset = decodeOffset(value);
-      const isOrdered = epoch > epochs.latestEpoch() && startOffset > epochs.latestStartOffset();
-      if (startOffset > logEndOffset || !isOrdered) {
-        throw context.fault(
-          new Error(
-            `${name}: epoch entry ${epoch}@${startOffset} is inconsistent with end ${logEndOffset}`,
-          ),
-          { name },
-        );
-      }
-      epochs.load(epoch, startOffset);
-    }
-    if (chunk.length < MAINTENANCE_BATCHES) return epochs;
-    gte = keys.epoch(epochKeyEpoch(chunk[chunk.length - 1]![0]) + 1);
   }
 }

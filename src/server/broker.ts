@@ -45,7 +45,13 @@ import { tolerantDefinition } from './grpc/malformed.js';
 import { BrokerSession } from './broker-session.js';
 import { successorWaitMs } from './controller-lease.js';
 import { ControllerGateway } from './controller-gateway.js';
-import { loadOrFormatIdentity, DataDirError, META_FILE } from './node-identity.js';
+import {
+  loadOrFormatIdentity,
+  DataDirError,
+  LOG_STORE_DIR,
+  META_FILE,
+  STORE_DIR,
+} from './node-identity.js';
 import {
   meteredReplicaFetchClient,
   NodeMetrics,
@@ -96,13 +102,17 @@ export async function startBroker(
   const db = await openStore(config.dataDir);
   await refuseLegacyMetadata(db, config.dataDir);
   const state = new MetadataState();
-  const logs = await LogManager.open(db, {
-    fsync: config.fsync,
-    fsyncIntervalMs: config.fsyncIntervalMs,
-    highWatermarkFollowsDurableEnd: false,
-    logger: logger.child({ component: 'log' }),
-    onFatal: options.onFatal,
-  });
+  const batchDb = await openBatchStore(config.dataDir, db, logger);
+  const logs = await LogManager.open(
+    { batches: batchDb, index: db },
+    {
+      fsync: config.fsync,
+      fsyncIntervalMs: config.fsyncIntervalMs,
+      highWatermarkFollowsDurableEnd: false,
+      logger: logger.child({ component: 'log' }),
+      onFatal: options.onFatal,
+    },
+  );
 
   // Created before the server, which takes the request interceptor at construction.
   const metrics = config.metricsListen === null ? null : new NodeMetrics();
@@ -418,6 +428,7 @@ export async function startBroker(
       await metricsServer?.close();
       peers.close();
       await logs.close();
+      if (batchDb !== db) await batchDb.close();
       await db.close();
       logger.info({}, 'broker stopped');
     },
@@ -513,7 +524,37 @@ function refuseQuorumWithoutClusterId(config: BrokerConfig): void {
 }
 
 async function openStore(dataDir: string): Promise<ClassicLevel<Buffer, Buffer>> {
-  const db = new ClassicLevel<Buffer, Buffer>(path.join(dataDir, 'store'), {
+  return openLevel(dataDir, STORE_DIR);
+}
+
+/**
+ * The partition logs' batch store, <data.dir>/log (src/log/README.md, "Two stores"). A data dir
+ * from before the split keeps its batches in the main store, and both roles stay there.
+ */
+async function openBatchStore(
+  dataDir: string,
+  db: ClassicLevel<Buffer, Buffer>,
+  logger: Logger,
+): Promise<ClassicLevel<Buffer, Buffer>> {
+  if (!existsSync(path.join(dataDir, LOG_STORE_DIR))) {
+    if (await LogManager.holdsBatches(db)) {
+      logger.info(
+        { dataDir },
+        'record batches stay in data.dir/store (written before the log store split); new data dirs keep them in data.dir/log',
+      );
+      return db;
+    }
+  }
+  try {
+    return await openLevel(dataDir, LOG_STORE_DIR);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+async function openLevel(dataDir: string, dir: string): Promise<ClassicLevel<Buffer, Buffer>> {
+  const db = new ClassicLevel<Buffer, Buffer>(path.join(dataDir, dir), {
     keyEncoding: 'buffer',
     valueEncoding: 'buffer',
   });
@@ -530,7 +571,7 @@ async function openStore(dataDir: string): Promise<ClassicLevel<Buffer, Buffer>>
         `data dir ${dataDir} is in use by another process (LevelDB lock held). Stop the other broker, or use another data.dir.`,
       );
     }
-    throw new DataDirError(`cannot open the store in ${dataDir}: ${cause}`);
+    throw new DataDirError(`cannot open the store ${dir} in ${dataDir}: ${cause}`);
   }
   return db;
 }

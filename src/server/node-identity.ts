@@ -18,6 +18,10 @@ import path from 'node:path';
 import { parseProperties } from '../config/index.js';
 
 export const META_FILE = 'meta.properties';
+/** The node's main LevelDB: Raft log and snapshots, group offsets, partition state and indexes. */
+export const STORE_DIR = 'store';
+/** The partition logs' record batches (src/log/README.md, "Two stores"). */
+export const LOG_STORE_DIR = 'log';
 const VERSION = '1';
 
 export class DataDirError extends Error {
@@ -39,7 +43,7 @@ export function loadOrFormatIdentity(
   mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, META_FILE);
   if (!existsSync(file)) {
-    if (existsSync(path.join(dataDir, 'store'))) {
+    if (existsSync(path.join(dataDir, STORE_DIR))) {
       throw new DataDirError(
         `${dataDir} holds a store but no ${META_FILE}; refusing to guess whose data it is. Restore ${META_FILE} or point data.dir at an empty directory.`,
       );

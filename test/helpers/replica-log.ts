@@ -3,10 +3,11 @@
  * is on disk, not as any node serves it. Tests compare replicas with it byte for byte and record
  * by record ("no two replicas disagree about a committed offset").
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { RecordBatch, decodeRecords } from '../../src/codec/index.js';
-import { LogManager } from '../../src/log/index.js';
+import { LogManager, type LogStores } from '../../src/log/index.js';
 
 export interface StoredRecord {
   readonly offset: number;
@@ -22,18 +23,40 @@ export interface StoredReplica {
   readonly batchEpochs: Array<[number, number]>;
 }
 
+/**
+ * A stopped node's log stores, as the broker opens them: data.dir/store, and data.dir/log when
+ * it exists (a data dir from before the split keeps batches in the store).
+ */
+export async function openNodeStores(
+  dataDir: string,
+): Promise<{ stores: LogStores; close(): Promise<void> }> {
+  const open = async (dir: string) => {
+    const db = new ClassicLevel<Buffer, Buffer>(path.join(dataDir, dir), {
+      keyEncoding: 'buffer',
+      valueEncoding: 'buffer',
+    });
+    await db.open({ createIfMissing: false });
+    return db;
+  };
+  const index = await open('store');
+  const batches = existsSync(path.join(dataDir, 'log')) ? await open('log') : index;
+  return {
+    stores: { batches, index },
+    async close() {
+      if (batches !== index) await batches.close();
+      await index.close();
+    },
+  };
+}
+
 /** The replica of `topicId`-`partition` in a stopped node's data dir; null if it has none. */
 export async function readStoredReplica(
   dataDir: string,
   topicId: string,
   partition: number,
 ): Promise<StoredReplica | null> {
-  const db = new ClassicLevel<Buffer, Buffer>(path.join(dataDir, 'store'), {
-    keyEncoding: 'buffer',
-    valueEncoding: 'buffer',
-  });
-  await db.open({ createIfMissing: false });
-  const logs = await LogManager.open(db, {
+  const node = await openNodeStores(dataDir);
+  const logs = await LogManager.open(node.stores, {
     fsync: 'never',
     fsyncIntervalMs: 1000,
     highWatermarkFollowsDurableEnd: true,
@@ -67,6 +90,6 @@ export async function readStoredReplica(
     };
   } finally {
     await logs.close();
-    await db.close();
+    await node.close();
   }
 }

@@ -12,6 +12,7 @@ import type { MetadataState } from '../../metadata/index.js';
 import type { RaftNode } from '../../raft/io/driver.js';
 import type { ReplicaManager } from '../../replication/index.js';
 import { topicSettings } from '../topic-settings.js';
+import { LOG_STORE_DIR, STORE_DIR } from '../node-identity.js';
 import type { NodeMetricsSources } from './node-metrics.js';
 import type { TrafficCounters } from './traffic.js';
 
@@ -59,9 +60,19 @@ export function nodeMetricsSources(parts: NodeParts): NodeMetricsSources {
     },
     storage: {
       dataDir: config.dataDir,
-      storeDir: path.join(config.dataDir, 'store'),
+      storeDirs:
+        logs.batchDb === logs.indexDb
+          ? [path.join(config.dataDir, STORE_DIR)]
+          : [path.join(config.dataDir, STORE_DIR), path.join(config.dataDir, LOG_STORE_DIR)],
       commitStats: () => logs.commitStats,
-      levelDbStats: () => (logs.db.status === 'open' ? logs.db.getProperty('leveldb.stats') : null),
+      levelDbStats: () => {
+        const stats = (db: typeof logs.indexDb) =>
+          db.status === 'open' ? db.getProperty('leveldb.stats') : null;
+        const main = { store: STORE_DIR, text: stats(logs.indexDb) };
+        return logs.batchDb === logs.indexDb
+          ? [main]
+          : [main, { store: LOG_STORE_DIR, text: stats(logs.batchDb) }];
+      },
     },
   };
 }

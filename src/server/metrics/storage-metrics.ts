@@ -1,6 +1,6 @@
 /**
- * The node's LevelDB store on disk, the free space around it and its write counters. The size
- * is the sum of the store directory's file sizes: what the disk holds, including compaction debt
+ * The node's LevelDB stores on disk (data.dir/store and data.dir/log), the free space around
+ * them and their write counters. The size is the sum of the store directories' file sizes: what the disk holds, including compaction debt
  * and logs LevelDB has not removed yet. Walking the directory stats every file, so a result
  * serves scrapes for STORE_SIZE_CACHE_MS and concurrent scrapes share one walk.
  */
@@ -92,12 +92,15 @@ export class CachedDirectoryUsage {
 export interface StorageSource {
   /** data.dir: its file system's free space is what retention and compaction must stay within. */
   readonly dataDir: string;
-  /** The LevelDB directory (<data.dir>/store). */
-  readonly storeDir: string;
+  /** The LevelDB directories (<data.dir>/store and, unless the data dir predates it, /log). */
+  readonly storeDirs: readonly string[];
   /** The log's group commit counters (LogManager.commitStats). */
   commitStats(): { readonly writes: number; readonly syncedWrites: number };
-  /** LevelDB's `leveldb.stats` table (leveldb-stats.ts), or null while the store is closed. */
-  levelDbStats(): string | null;
+  /**
+   * Each store's LevelDB `leveldb.stats` table (leveldb-stats.ts), by store name ('store',
+   * 'log'); text null while that store is closed.
+   */
+  levelDbStats(): ReadonlyArray<{ readonly store: string; readonly text: string | null }>;
 }
 
 export function registerStorageMetrics(
@@ -105,21 +108,23 @@ export function registerStorageMetrics(
   source: StorageSource,
   now: () => number,
 ): void {
-  const store = new CachedDirectoryUsage(source.storeDir, STORE_SIZE_CACHE_MS, now);
+  const stores = source.storeDirs.map(
+    (dir) => new CachedDirectoryUsage(dir, STORE_SIZE_CACHE_MS, now),
+  );
   new Gauge({
     name: 'brook_store_size_bytes',
-    help: `Bytes of the files in the node's LevelDB directory (data.dir/store), refreshed at most every ${STORE_SIZE_CACHE_MS / 1000} s.`,
+    help: `Bytes of the files in the node's LevelDB directories (data.dir/store and data.dir/log), refreshed at most every ${STORE_SIZE_CACHE_MS / 1000} s.`,
     registers: [registry],
     async collect(this: Gauge) {
-      this.set(await readUsage(store, (usage) => usage.bytes));
+      this.set(await readUsages(stores, (usage) => usage.bytes));
     },
   });
   new Gauge({
     name: 'brook_store_files',
-    help: `Files in the node's LevelDB directory (tables, logs, manifest); counting stops at ${STORE_FILES_MAX}.`,
+    help: `Files in the node's LevelDB directories (tables, logs, manifests); counting stops at ${STORE_FILES_MAX} per directory.`,
     registers: [registry],
     async collect(this: Gauge) {
-      this.set(await readUsage(store, (usage) => usage.files));
+      this.set(await readUsages(stores, (usage) => usage.files));
     },
   });
   new Gauge({
@@ -140,12 +145,12 @@ export function registerStorageMetrics(
   });
   totalCounter(registry, {
     name: 'brook_store_writes_total',
-    help: 'LevelDB writes of the partition log (one per group commit of appends and log changes).',
+    help: 'LevelDB writes of the partition log: per group commit, one of the batch store and one of the index store.',
     read: () => source.commitStats().writes,
   });
   totalCounter(registry, {
     name: 'brook_store_synced_writes_total',
-    help: 'LevelDB writes of the partition log that were fsynced (log.fsync=always: every write).',
+    help: 'LevelDB writes of the partition log that were fsynced (log.fsync=always: every batch store write; index store writes about once a second).',
     read: () => source.commitStats().syncedWrites,
   });
   registerLevelMetrics(registry, source);
@@ -158,14 +163,23 @@ export function registerStorageMetrics(
  * read by compactions are data being rewritten rather than moved.
  */
 function registerLevelMetrics(registry: Registry, source: StorageSource): void {
-  const levels = oncePerTurn((): LevelStats[] => {
+  const levels = oncePerTurn((): Array<LevelStats & { store: string }> => {
+    const rows: Array<LevelStats & { store: string }> = [];
+    let stores: ReadonlyArray<{ readonly store: string; readonly text: string | null }> = [];
     try {
-      const text = source.levelDbStats();
-      return text === null ? [] : parseLevelDbStats(text);
+      stores = source.levelDbStats();
     } catch {
-      // A store closing under the scrape: no level series this time, not a failed scrape.
       return [];
     }
+    for (const { store, text } of stores) {
+      if (text === null) continue;
+      try {
+        for (const row of parseLevelDbStats(text)) rows.push({ ...row, store });
+      } catch {
+        // A store closing under the scrape: no level series of it this time, not a failed scrape.
+      }
+    }
+    return rows;
   });
   const sum = (read: (row: LevelStats) => number): number =>
     levels().reduce((total, row) => total + read(row), 0);
@@ -173,18 +187,24 @@ function registerLevelMetrics(registry: Registry, source: StorageSource): void {
     new Gauge({
       name,
       help,
-      labelNames: ['level'],
+      labelNames: ['store', 'level'],
       registers: [registry],
       collect(this: Gauge) {
         this.reset();
-        for (const row of levels()) this.set({ level: String(row.level) }, read(row));
+        for (const row of levels()) {
+          this.set({ store: row.store, level: String(row.level) }, read(row));
+        }
       },
     });
   };
-  perLevel('brook_store_level_files', 'Table files in each LevelDB level.', (row) => row.files);
+  perLevel(
+    'brook_store_level_files',
+    'Table files in each level of each LevelDB store.',
+    (row) => row.files,
+  );
   perLevel(
     'brook_store_level_bytes',
-    'Bytes of the table files in each LevelDB level, in whole MiB as LevelDB rounds them.',
+    'Bytes of the table files in each level of each LevelDB store, in whole MiB as LevelDB rounds them.',
     (row) => row.sizeBytes,
   );
   totalCounter(registry, {
@@ -199,13 +219,17 @@ function registerLevelMetrics(registry: Registry, source: StorageSource): void {
   });
 }
 
-/** A walk that failed (a permission problem, say) reads NaN rather than failing the scrape. */
-async function readUsage(
-  store: CachedDirectoryUsage,
+/**
+ * The sum over the stores. A walk that failed (a permission problem, say) reads NaN rather than
+ * failing the scrape.
+ */
+async function readUsages(
+  stores: readonly CachedDirectoryUsage[],
   read: (usage: DirectoryUsage) => number,
 ): Promise<number> {
   try {
-    return read(await store.usage());
+    const usages = await Promise.all(stores.map((store) => store.usage()));
+    return usages.reduce((total, usage) => total + read(usage), 0);
   } catch {
     return Number.NaN;
   }

@@ -15,16 +15,25 @@ if (dir === undefined || topicId === undefined) {
 }
 
 const KEYS = 7;
-const db = new ClassicLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
-await db.open({ createIfMissing: true, errorIfExists: false });
-const manager = await LogManager.open(db, {
-  fsync: 'always',
-  fsyncIntervalMs: 1000,
-  onFatal: (error) => {
-    process.stderr.write(`fatal: ${error.stack}\n`);
-    process.exit(3);
+const open = async (path) => {
+  const db = new ClassicLevel(path, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  await db.open({ createIfMissing: true, errorIfExists: false });
+  return db;
+};
+// The two stores, as a broker opens them in its data dir.
+const index = await open(`${dir}/store`);
+const batches = await open(`${dir}/log`);
+const manager = await LogManager.open(
+  { batches, index },
+  {
+    fsync: 'always',
+    fsyncIntervalMs: 1000,
+    onFatal: (error) => {
+      process.stderr.write(`fatal: ${error.stack}\n`);
+      process.exit(3);
+    },
   },
-});
+);
 const log = await manager.createPartition(topicId, 0);
 const cleaner = new CleanerTask(
   manager,

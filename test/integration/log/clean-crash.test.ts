@@ -96,13 +96,17 @@ async function checkStore(
   latest: ReadonlyMap<string, number>,
   clean: boolean,
 ): Promise<void> {
-  const db = await openDb(dir);
+  const db = await openDb(`${dir}/store`);
+  const batchDb = await openDb(`${dir}/log`);
   const faults: Error[] = [];
-  const manager = await LogManager.open(db, {
-    fsync: 'always',
-    fsyncIntervalMs: 1_000,
-    onFatal: (error) => faults.push(error),
-  });
+  const manager = await LogManager.open(
+    { batches: batchDb, index: db },
+    {
+      fsync: 'always',
+      fsyncIntervalMs: 1_000,
+      onFatal: (error) => faults.push(error),
+    },
+  );
   try {
     const log = manager.partition(topicId, 0)!;
     expect(log).toBeDefined();
@@ -114,7 +118,7 @@ async function checkStore(
       );
       await task.runOnce();
     }
-    const records = await storedRecords(db, log);
+    const records = await storedRecords(batchDb, log);
     for (const [key, offset] of latest) {
       const newest = records.filter((r) => r.key === key).at(-1);
       expect(newest, `key ${key}`).toBeDefined();
@@ -133,6 +137,7 @@ async function checkStore(
     expect(faults).toEqual([]);
   } finally {
     await manager.close();
+    await batchDb.close();
     await db.close();
   }
 }

@@ -106,7 +106,9 @@ interface Stored {
 /** The partition's stored batches straight from LevelDB, in key order. */
 async function storedBatches(log: PartitionLog): Promise<Stored[]> {
   const keys = new PartitionKeys(log.topicId, log.partition);
-  const entries = await store.db.iterator({ gte: keys.batches.gte, lt: keys.batches.lt }).all();
+  const entries = await store.batchDb
+    .iterator({ gte: keys.batches.gte, lt: keys.batches.lt })
+    .all();
   return entries.map(([key, bytes]) => {
     const header = RecordBatch.of(bytes);
     expect(header.baseOffset).toBe(batchKeyOffset(key));

@@ -1,7 +1,8 @@
 /**
- * Shared fixtures for the log's integration tests: a real LevelDB in a fresh temp dir, a
- * LogManager over it with a fatal handler that records instead of exiting, and batches built
- * with the codec's encodeBatch.
+ * Shared fixtures for the log's integration tests: real LevelDBs in a fresh temp dir (the index
+ * store and the batch store, as a broker opens them, or one LevelDB for both as in a data dir
+ * from before the split), a LogManager over them with a fatal handler that records instead of
+ * exiting, and batches built with the codec's encodeBatch.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,10 +15,13 @@ export type Db = ClassicLevel<Buffer, Buffer>;
 
 export interface TestStore {
   readonly dir: string;
+  /** The index store (state, epochs, time index). */
   db: Db;
+  /** The batch store; the same object as `db` for a single-store TestStore. */
+  batchDb: Db;
   manager: LogManager;
   readonly faults: Error[];
-  /** Number of db.batch calls, and the ops of each. */
+  /** Number of db.batch calls on either store, and the ops of each. */
   readonly writes: { sync: boolean; ops: number; batchPuts: number }[];
   config: Partial<LogManagerConfig>;
   reopen(): Promise<void>;
@@ -50,8 +54,31 @@ function countWrites(db: Db, writes: TestStore['writes']): void {
   };
 }
 
-export async function openStore(config: Partial<LogManagerConfig> = {}): Promise<TestStore> {
+export interface StoreOptions {
+  /** One LevelDB holds batches and index, as in a data dir from before the split. */
+  readonly singleStore?: boolean;
+}
+
+export async function openStore(
+  config: Partial<LogManagerConfig> = {},
+  options: StoreOptions = {},
+): Promise<TestStore> {
   const dir = await mkdtemp(os.tmpdir() + '/brook-');
+  const openBoth = async (): Promise<void> => {
+    store.db = await openDb(`${dir}/store`);
+    countWrites(store.db, writes);
+    if (options.singleStore === true) {
+      store.batchDb = store.db;
+    } else {
+      store.batchDb = await openDb(`${dir}/log`);
+      countWrites(store.batchDb, writes);
+    }
+  };
+  const closeBoth = async (): Promise<void> => {
+    if (store.batchDb !== store.db) await store.batchDb.close();
+    await store.db.close();
+  };
+  const stores = () => ({ batches: store.batchDb, index: store.db });
   const faults: Error[] = [];
   const writes: TestStore['writes'] = [];
   const managerConfig = (): LogManagerConfig => ({
@@ -64,26 +91,25 @@ export async function openStore(config: Partial<LogManagerConfig> = {}): Promise
   const store: TestStore = {
     dir,
     db: undefined as unknown as Db,
+    batchDb: undefined as unknown as Db,
     manager: undefined as unknown as LogManager,
     faults,
     writes,
     config,
     async reopen() {
       await store.manager.close();
-      await store.db.close();
-      store.db = await openDb(dir);
-      countWrites(store.db, writes);
-      store.manager = await LogManager.open(store.db, managerConfig());
+      await closeBoth();
+      await openBoth();
+      store.manager = await LogManager.open(stores(), managerConfig());
     },
     async close() {
       await store.manager.close();
-      await store.db.close();
+      await closeBoth();
       await rm(dir, { recursive: true, force: true });
     },
   };
-  store.db = await openDb(dir);
-  countWrites(store.db, writes);
-  store.manager = await LogManager.open(store.db, managerConfig());
+  await openBoth();
+  store.manager = await LogManager.open(stores(), managerConfig());
   return store;
 }
 
@@ -105,8 +131,15 @@ export function newTopicId(): string {
   return randomUUID();
 }
 
-/** Every key in the db, as hex, for "nothing left behind" checks. */
-export async function allKeys(db: Db): Promise<string[]> {
-  const keys = await db.keys({ limit: 100_000 }).all();
-  return keys.map((key) => key.toString('hex'));
+/**
+ * Every key in both stores, as hex, for "nothing left behind" checks; without the fsync marker
+ * (0x14), which a sync with nothing queued (close) writes and which belongs to no partition.
+ */
+export async function allKeys(store: { db: Db; batchDb: Db }): Promise<string[]> {
+  const keys = await store.db.keys({ limit: 100_000 }).all();
+  if (store.batchDb !== store.db)
+    keys.push(...(await store.batchDb.keys({ limit: 100_000 }).all()));
+  return keys
+    .filter((key) => !(key.length === 1 && key[0] === 0x14))
+    .map((key) => key.toString('hex'));
 }

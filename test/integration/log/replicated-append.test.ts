@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BATCH, RecordBatch, encodeBatch, stampBatch } from '../../../src/codec/index.js';
 import { BrokerError } from '../../../src/errors/index.js';
 import type { PartitionLog } from '../../../src/log/index.js';
-import { allKeys, makeBatch, newTopicId, openStore, type TestStore } from './helpers.js';
+import { allKeys, makeBatch, newTopicId, openStore, type Db, type TestStore } from './helpers.js';
 
 let store: TestStore;
 let topicId: string;
@@ -122,7 +122,7 @@ describe('appendReplicated', () => {
     const batches = await readAll(leader);
     await follower.appendReplicated(batches.slice(0, 1));
     const before = await snapshot(follower);
-    const keysBefore = await allKeys(store.db);
+    const keysBefore = await allKeys(store);
     // Past the end (a gap before it), already held, and a gap between two batches of one call.
     await expectCode(follower.appendReplicated([batches[2]!]), 'OFFSET_OUT_OF_RANGE');
     await expectCode(follower.appendReplicated([batches[0]!]), 'OFFSET_OUT_OF_RANGE');
@@ -132,7 +132,7 @@ describe('appendReplicated', () => {
     );
     expect(gap.message).toContain('starts at 6, but the log continues at 4');
     expect(await snapshot(follower)).toEqual(before);
-    expect(await allKeys(store.db)).toEqual(keysBefore);
+    expect(await allKeys(store)).toEqual(keysBefore);
     await follower.appendReplicated(batches.slice(1));
     expect(await snapshot(follower)).toEqual(await snapshot(leader));
   });
@@ -142,7 +142,7 @@ describe('appendReplicated', () => {
     await lead(leader, [2, 3], 1);
     const batches = await readAll(leader);
     const before = await snapshot(follower);
-    const keysBefore = await allKeys(store.db);
+    const keysBefore = await allKeys(store);
     // A flipped record byte, a flipped baseOffset byte (the CRC covers it), a flipped CRC
     // byte, and a batch cut short.
     const flipped = (at: number): Buffer => {
@@ -163,7 +163,7 @@ describe('appendReplicated', () => {
     // A batch no leader stamped carries leader epoch -1.
     await expectCode(follower.appendReplicated([await makeBatch(1)]), 'CORRUPT_MESSAGE');
     expect(await snapshot(follower)).toEqual(before);
-    expect(await allKeys(store.db)).toEqual(keysBefore);
+    expect(await allKeys(store)).toEqual(keysBefore);
     expect(store.faults).toEqual([]);
   });
 
@@ -171,7 +171,7 @@ describe('appendReplicated', () => {
     const [, follower] = await openPair();
     await follower.appendReplicated([await stamped(0, 5, 2)]);
     const before = await snapshot(follower);
-    const keysBefore = await allKeys(store.db);
+    const keysBefore = await allKeys(store);
     const older = await expectCode(
       follower.appendReplicated([await stamped(2, 4)]),
       'OFFSET_OUT_OF_RANGE',
@@ -182,7 +182,7 @@ describe('appendReplicated', () => {
       'OFFSET_OUT_OF_RANGE',
     );
     expect(await snapshot(follower)).toEqual(before);
-    expect(await allKeys(store.db)).toEqual(keysBefore);
+    expect(await allKeys(store)).toEqual(keysBefore);
     // The same epoch and newer ones go on.
     await follower.appendReplicated([await stamped(2, 5), await stamped(3, 8, 2)]);
     expect(follower.epochEntries()).toEqual([
@@ -284,7 +284,7 @@ describe('resetTo', () => {
     await follower.appendReplicated([await stamped(0, 9, 3), await stamped(3, 9, 2)]);
     const followerKeys = async () => {
       // Batch, epoch and time keys of the follower: [space][topicId 16][partition u32 = 1].
-      const keys = await allKeys(store.db);
+      const keys = await allKeys(store);
       const partition = '00000001';
       return keys.filter(
         (k) => ['10', '12', '13'].includes(k.slice(0, 2)) && k.slice(34, 42) === partition,
@@ -346,6 +346,16 @@ describe('resetTo', () => {
   });
 });
 
+/** Makes `db` drop every write (a crash that lost them) until the returned function runs. */
+function loseWrites(db: Db): () => void {
+  const target = db as unknown as { batch: (ops: unknown[], options: unknown) => Promise<void> };
+  const original = target.batch;
+  target.batch = () => Promise.resolve();
+  return () => {
+    target.batch = original;
+  };
+}
+
 describe('a log that starts inside its first batch', () => {
   /**
    * DeleteRecords moved the leader's log start into the middle of a batch, which the leader
@@ -406,14 +416,11 @@ describe('a log that starts inside its first batch', () => {
     const leader = await leaderStartingInsideABatch();
     const follower = await store.manager.createPartition(topicId, FOLLOWER);
     await follower.resetTo(leader.logStartOffset);
-    // The "crash": the write holding the batch (and its epoch, time and state entries) is lost.
-    const db = store.db as unknown as {
-      batch: (ops: unknown[], options: unknown) => Promise<void>;
-    };
-    const original = db.batch;
-    db.batch = () => Promise.resolve();
+    // The "crash": both writes of the round holding the batch (the batch, then its epoch, time
+    // and state entries) are lost.
+    const restore = [loseWrites(store.db), loseWrites(store.batchDb)];
     await follower.appendReplicated(await readAll(leader));
-    db.batch = original;
+    for (const undo of restore) undo();
     await store.reopen();
     const recovered = store.manager.partition(topicId, FOLLOWER)!;
     expect([recovered.logStartOffset, recovered.logEndOffset, recovered.sizeBytes]).toEqual([
@@ -423,6 +430,33 @@ describe('a log that starts inside its first batch', () => {
     const leaderAgain = store.manager.partition(topicId, LEADER)!;
     await recovered.appendReplicated(await readAll(leaderAgain));
     expect(await snapshot(recovered)).toEqual(await snapshot(leaderAgain));
+  });
+
+  it('a crash after the batch but before its index write: recovery indexes the batch before the start', async () => {
+    const leader = await leaderStartingInsideABatch();
+    const follower = await store.manager.createPartition(topicId, FOLLOWER);
+    await follower.resetTo(leader.logStartOffset);
+    // Only the index store's write (epoch, time and state entries) is lost.
+    const undo = loseWrites(store.db);
+    await follower.appendReplicated(await readAll(leader));
+    undo();
+    await store.reopen();
+    const recovered = store.manager.partition(topicId, FOLLOWER)!;
+    const leaderAgain = store.manager.partition(topicId, LEADER)!;
+    expect([recovered.logStartOffset, recovered.logEndOffset, recovered.sizeBytes]).toEqual([
+      leaderAgain.logStartOffset,
+      leaderAgain.logEndOffset,
+      leaderAgain.sizeBytes,
+    ]);
+    expect(recovered.epochEntries()).toEqual(leaderAgain.epochEntries());
+    expect(await snapshot(recovered)).toEqual(await snapshot(leaderAgain));
+    // And the repaired index was written: a second reopen finds the same without repairing.
+    await store.reopen();
+    const again = store.manager.partition(topicId, FOLLOWER)!;
+    expect([again.logEndOffset, again.sizeBytes]).toEqual([
+      recovered.logEndOffset,
+      recovered.sizeBytes,
+    ]);
   });
 
   it('a truncation into that batch empties the log below its start, and a reset refills it', async () => {
@@ -447,7 +481,7 @@ describe('a log that starts inside its first batch', () => {
     const follower = await store.manager.createPartition(topicId, FOLLOWER);
     await follower.resetTo(3);
     const empty = await snapshot(follower);
-    const keysBefore = await allKeys(store.db);
+    const keysBefore = await allKeys(store);
     // Ending before the log start, or starting after it: refused, as any other misplaced batch.
     await expectCode(follower.appendReplicated([await stamped(0, 1, 3)]), 'OFFSET_OUT_OF_RANGE');
     await expectCode(follower.appendReplicated([await stamped(4, 1, 2)]), 'OFFSET_OUT_OF_RANGE');
@@ -457,7 +491,7 @@ describe('a log that starts inside its first batch', () => {
       'OFFSET_OUT_OF_RANGE',
     );
     expect(await snapshot(follower)).toEqual(empty);
-    expect(await allKeys(store.db)).toEqual(keysBefore);
+    expect(await allKeys(store)).toEqual(keysBefore);
     // Once the log holds a batch, each batch must start at the log end again.
     await follower.appendReplicated([await stamped(3, 1, 2)]);
     const refused = await expectCode(

@@ -35,7 +35,8 @@ function task(policy: RetentionPolicy | null, nowMs: number): RetentionTask {
 }
 
 async function batchKeyCount(): Promise<number> {
-  return (await store.db.keys({ gte: Buffer.from([0x10]), lt: Buffer.from([0x11]) }).all()).length;
+  return (await store.batchDb.keys({ gte: Buffer.from([0x10]), lt: Buffer.from([0x11]) }).all())
+    .length;
 }
 
 describe('RetentionTask', () => {

@@ -7,9 +7,7 @@
  * others at every offset both hold records. A replica wiped clean refills from the compacted
  * leader. Keyless records and bad compaction configs are refused and change nothing.
  */
-import path from 'node:path';
 import { rm } from 'node:fs/promises';
-import { ClassicLevel } from 'classic-level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Consumer, Producer } from '../../../src/client/index.js';
 import { RecordBatch, decodeRecords, encodeBatch } from '../../../src/codec/index.js';
@@ -24,6 +22,7 @@ import {
   waitFor,
 } from '../../helpers/cluster.js';
 import { call, rawClients } from '../../helpers/grpc.js';
+import { openNodeStores } from '../../helpers/replica-log.js';
 
 const TOPIC = 'compacted';
 const KEYS = 12;
@@ -106,12 +105,8 @@ interface StoredRecord {
 
 /** The records of the partition in a stopped node's store, checked gap-free. */
 async function storedRecords(dataDir: string): Promise<StoredRecord[]> {
-  const db = new ClassicLevel<Buffer, Buffer>(path.join(dataDir, 'store'), {
-    keyEncoding: 'buffer',
-    valueEncoding: 'buffer',
-  });
-  await db.open({ createIfMissing: false });
-  const logs = await LogManager.open(db, {
+  const node = await openNodeStores(dataDir);
+  const logs = await LogManager.open(node.stores, {
     fsync: 'never',
     fsyncIntervalMs: 1_000,
     onFatal: (error) => {
@@ -141,7 +136,7 @@ async function storedRecords(dataDir: string): Promise<StoredRecord[]> {
     return records;
   } finally {
     await logs.close();
-    await db.close();
+    await node.close();
   }
 }
 

@@ -157,9 +157,12 @@ export function fakeSources(overrides: Partial<NodeMetricsSources> = {}): NodeMe
     },
     storage: {
       dataDir: '/nonexistent/brook-metrics-test',
-      storeDir: '/nonexistent/brook-metrics-test/store',
+      storeDirs: ['/nonexistent/brook-metrics-test/store', '/nonexistent/brook-metrics-test/log'],
       commitStats: () => ({ writes: 7, syncedWrites: 5 }),
-      levelDbStats: () => STATS_TABLE,
+      levelDbStats: () => [
+        { store: 'store', text: STATS_TABLE },
+        { store: 'log', text: STATS_TABLE },
+      ],
     },
     ...overrides,
     roleListeners,

@@ -1,7 +1,8 @@
 /**
- * The store size is a walk over a directory, cached between scrapes. The walk runs on a temp dir
- * with known file sizes; the cache runs with a fake walk and clock, so its refresh and sharing
- * rules are checked without timing. The free-space gauges read statfs of the temp dir.
+ * The store size is a walk over each store's directory, cached between scrapes, summed over the
+ * stores. The walk runs on temp dirs with known file sizes; the cache runs with a fake walk and
+ * clock, so its refresh and sharing rules are checked without timing. The free-space gauges read
+ * statfs of the temp dir.
  */
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -18,6 +19,8 @@ import {
 import { samplesOf, STATS_TABLE, valueOf } from './metrics-fixtures.js';
 
 let dir: string;
+/** A second store's directory (the batch store, data.dir/log): 500 bytes in 2 files. */
+let logDir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'brook-metrics-store-'));
@@ -26,9 +29,13 @@ beforeAll(async () => {
   await mkdir(path.join(dir, 'sub'));
   await writeFile(path.join(dir, 'sub', 'x'), Buffer.alloc(7));
   await symlink(path.join(dir, '000005.ldb'), path.join(dir, 'link'));
+  logDir = await mkdtemp(path.join(os.tmpdir(), 'brook-metrics-log-'));
+  await writeFile(path.join(logDir, '000003.log'), Buffer.alloc(480));
+  await writeFile(path.join(logDir, 'MANIFEST-000001'), Buffer.alloc(20));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
+  await rm(logDir, { recursive: true, force: true });
 });
 
 describe('directory usage', () => {
@@ -86,9 +93,9 @@ function registered(overrides: Partial<StorageSource>): Registry {
     registry,
     {
       dataDir: dir,
-      storeDir: dir,
+      storeDirs: [dir],
       commitStats: () => ({ writes: 0, syncedWrites: 0 }),
-      levelDbStats: () => null,
+      levelDbStats: () => [{ store: 'store', text: null }],
       ...overrides,
     },
     () => 0,
@@ -104,7 +111,14 @@ describe('storage gauges', () => {
     expect(available).toBeGreaterThan(0);
     expect(capacity).toBeGreaterThanOrEqual(available);
     expect(await valueOf(registry, 'brook_store_size_bytes')).toBe(1031);
+    expect(await valueOf(registry, 'brook_store_files')).toBe(3);
     expect(await valueOf(registry, 'brook_store_synced_writes_total')).toBe(2);
+  });
+
+  it('sum the size and files of every store directory', async () => {
+    const registry = registered({ storeDirs: [dir, logDir] });
+    expect(await valueOf(registry, 'brook_store_size_bytes')).toBe(1031 + 500);
+    expect(await valueOf(registry, 'brook_store_files')).toBe(3 + 2);
   });
 
   it('read NaN rather than failing the scrape when the data dir is gone', async () => {
@@ -115,18 +129,67 @@ describe('storage gauges', () => {
 
 describe('LevelDB level gauges and compaction counters', () => {
   const MIB = 1_048_576;
-  const register = (stats: () => string | null): Registry => registered({ levelDbStats: stats });
+  /** Metrics of the one store 'store', whose stats table `stats` reads. */
+  const register = (stats: () => string | null): Registry =>
+    registered({ levelDbStats: () => [{ store: 'store', text: stats() }] });
+  /** A second store's table (the batch store): two levels, 33 MiB written, 12 MiB read. */
+  const LOG_STATS_TABLE = [
+    ...STATS_TABLE.split('\n').slice(0, 3),
+    '  0        2       10         0        0        20',
+    '  1        3        6         0       12        13',
+    '',
+  ].join('\n');
 
   it('report files and bytes per level, and the totals written and read back', async () => {
     const registry = register(() => STATS_TABLE);
     expect(await samplesOf(registry, 'brook_store_level_files')).toEqual([
-      { labels: { level: '0' }, value: 5 },
-      { labels: { level: '1' }, value: 25 },
-      { labels: { level: '2' }, value: 55 },
+      { labels: { store: 'store', level: '0' }, value: 5 },
+      { labels: { store: 'store', level: '1' }, value: 25 },
+      { labels: { store: 'store', level: '2' }, value: 55 },
     ]);
     expect(await valueOf(registry, 'brook_store_level_bytes', { level: 2 })).toBe(114 * MIB);
     expect(await valueOf(registry, 'brook_store_table_written_bytes_total')).toBe(623 * MIB);
     expect(await valueOf(registry, 'brook_store_compaction_read_bytes_total')).toBe(308 * MIB);
+  });
+
+  it("label each store's levels with its name and sum the totals over the stores", async () => {
+    const registry = registered({
+      levelDbStats: () => [
+        { store: 'store', text: STATS_TABLE },
+        { store: 'log', text: LOG_STATS_TABLE },
+      ],
+    });
+    expect(await samplesOf(registry, 'brook_store_level_files')).toEqual([
+      { labels: { store: 'store', level: '0' }, value: 5 },
+      { labels: { store: 'store', level: '1' }, value: 25 },
+      { labels: { store: 'store', level: '2' }, value: 55 },
+      { labels: { store: 'log', level: '0' }, value: 2 },
+      { labels: { store: 'log', level: '1' }, value: 3 },
+    ]);
+    expect(await valueOf(registry, 'brook_store_level_bytes', { store: 'log', level: 0 })).toBe(
+      10 * MIB,
+    );
+    expect(await valueOf(registry, 'brook_store_level_bytes', { store: 'store', level: 0 })).toBe(
+      133 * MIB,
+    );
+    expect(await valueOf(registry, 'brook_store_table_written_bytes_total')).toBe((623 + 33) * MIB);
+    expect(await valueOf(registry, 'brook_store_compaction_read_bytes_total')).toBe(
+      (308 + 12) * MIB,
+    );
+  });
+
+  it('skip a closed store and keep reporting the open one', async () => {
+    const registry = registered({
+      levelDbStats: () => [
+        { store: 'store', text: null },
+        { store: 'log', text: LOG_STATS_TABLE },
+      ],
+    });
+    expect(await samplesOf(registry, 'brook_store_level_files')).toEqual([
+      { labels: { store: 'log', level: '0' }, value: 2 },
+      { labels: { store: 'log', level: '1' }, value: 3 },
+    ]);
+    expect(await valueOf(registry, 'brook_store_table_written_bytes_total')).toBe(33 * MIB);
   });
 
   it('drop a level that emptied, and report nothing while the store is closed', async () => {
@@ -138,7 +201,7 @@ describe('LevelDB level gauges and compaction counters', () => {
     await nextScrape();
     stats = STATS_TABLE.split('\n').slice(0, 4).join('\n');
     expect(await samplesOf(registry, 'brook_store_level_files')).toEqual([
-      { labels: { level: '0' }, value: 5 },
+      { labels: { store: 'store', level: '0' }, value: 5 },
     ]);
     await nextScrape();
     stats = null;
@@ -147,8 +210,10 @@ describe('LevelDB level gauges and compaction counters', () => {
   });
 
   it('report nothing, rather than fail the scrape, when reading the table throws', async () => {
-    const registry = register(() => {
-      throw new Error('Database is not open');
+    const registry = registered({
+      levelDbStats: () => {
+        throw new Error('Database is not open');
+      },
     });
     expect(await samplesOf(registry, 'brook_store_level_files')).toEqual([]);
     expect(await valueOf(registry, 'brook_store_compaction_read_bytes_total')).toBe(0);
