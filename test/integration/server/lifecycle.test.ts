@@ -4,10 +4,12 @@
  * the tests poll (bounded) for the log start offset to move.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ClassicLevel } from 'classic-level';
 import { afterAll, describe, expect, it } from 'vitest';
 import type {
   CreateTopicsResponse__Output,
@@ -79,6 +81,59 @@ describe('restart and identity', () => {
     });
     expect(next.results[0]!.offset).toBe(2);
     c.close();
+  });
+
+  it('keeps serving a data dir from before the batch store split, batches in data.dir/store', async () => {
+    const server = await start();
+    let c = rawClients(server.address);
+    await call<CreateTopicsResponse__Output>(c.admin, 'CreateTopics', {
+      topics: [{ name: 'legacy', partitions: 1 }],
+    });
+    await call<ProduceResponse__Output>(c.broker, 'Produce', {
+      topic: 'legacy',
+      partition: 0,
+      records: [{ value: v('a') }, { value: v('b') }],
+    });
+    c.close();
+    await server.stop();
+    // The old layout: every batch key (0x10) in the main store, no data.dir/log.
+    const open = async (dir: string) => {
+      const db = new ClassicLevel<Buffer, Buffer>(path.join(server.dataDir, dir), {
+        keyEncoding: 'buffer',
+        valueEncoding: 'buffer',
+      });
+      await db.open({ createIfMissing: false });
+      return db;
+    };
+    const store = await open('store');
+    const log = await open('log');
+    const batches = await log.iterator({ gte: Buffer.from([0x10]), lt: Buffer.from([0x11]) }).all();
+    expect(batches.length).toBeGreaterThan(0);
+    await store.batch(
+      batches.map(([key, value]) => ({ type: 'put' as const, key, value })),
+      { sync: true },
+    );
+    await log.close();
+    await store.close();
+    await rm(path.join(server.dataDir, 'log'), { recursive: true });
+    await server.restart();
+    expect(server.output()).toContain('record batches stay in data.dir/store');
+    c = rawClients(server.address);
+    const next = await call<ProduceResponse__Output>(c.broker, 'Produce', {
+      topic: 'legacy',
+      partition: 0,
+      records: [{ value: v('c') }],
+    });
+    expect(next.results[0]!.offset).toBe(2);
+    c.close();
+    await server.restart();
+    c = rawClients(server.address);
+    const fetched = await call<FetchResponse__Output>(c.broker, 'Fetch', {
+      partitions: [{ topic: 'legacy', partition: 0, offset: 0 }],
+    });
+    expect(fetched.partitions[0]!.records.map((r) => r.value?.toString())).toEqual(['a', 'b', 'c']);
+    c.close();
+    expect(existsSync(path.join(server.dataDir, 'log'))).toBe(false);
   });
 
   it('refuses a data dir written by another node id, with a clear message', async () => {
