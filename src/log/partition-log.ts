@@ -945,17 +945,12 @@ export class PartitionLog implements StateSource {
   deleteBefore(offset: number): Promise<number> {
     assert(Number.isSafeInteger(offset) && offset >= 0, `${this.name}: deleteBefore offset >= 0`);
     return this.exclusive(async () => {
-      this.assertLive();
-      if (offset > this.hw) {
-        throw new BrokerError(
-          'OFFSET_OUT_OF_RANGE',
-          `cannot delete before ${offset}: ${this.name} is committed up to ${this.hw} (log start ${this.startOffset})`,
-        );
-      }
+      this.checkDeletable(offset);
       if (offset <= this.startOffset) return this.startOffset;
       // Read first, changed nothing yet: the batches that will end before the new start.
       const leaving = await this.bytesEndingBefore(offset);
-      this.assertLive();
+      // A follower's high watermark may have moved back meanwhile.
+      this.checkDeletable(offset);
       this.startOffset = offset;
       this.headBytes += leaving;
       this.tail.clear();
@@ -976,6 +971,16 @@ export class PartitionLog implements StateSource {
       await this.removeHead();
       return this.startOffset;
     });
+  }
+
+  private checkDeletable(offset: number): void {
+    this.assertLive();
+    if (offset > this.hw) {
+      throw new BrokerError(
+        'OFFSET_OUT_OF_RANGE',
+        `cannot delete before ${offset}: ${this.name} is committed up to ${this.hw} (log start ${this.startOffset})`,
+      );
+    }
   }
 
   /**

@@ -340,6 +340,24 @@ describe('deleteBefore', () => {
     expect((await log.append(await makeBatch(1), 0, null)).baseOffset).toBe(9);
   });
 
+  it('refuses, changing nothing, when the high watermark moves back below it while it reads', async () => {
+    const log = await store.manager.createPartition(topicId, 0);
+    await appendAll(log, [3, 3, 3]);
+    // A follower's: the replication layer sets the HW, and may set it back.
+    log.setHighWatermarkFollowsDurableEnd(false);
+    log.setHighWatermark(9);
+    const sizeBefore = log.sizeBytes;
+    const deleting = log.deleteBefore(7);
+    // The call has checked the HW and is reading the batches it will drop.
+    await new Promise((resolve) => setImmediate(resolve));
+    log.setHighWatermark(5);
+    await expectCode(deleting, 'OFFSET_OUT_OF_RANGE');
+    expect([log.logStartOffset, log.sizeBytes]).toEqual([0, sizeBefore]);
+    await store.reopen();
+    const reopened = store.manager.partition(topicId, 0)!;
+    expect([reopened.logStartOffset, reopened.sizeBytes]).toEqual([0, sizeBefore]);
+  });
+
   it('keeps the epoch of the first retained record (Kafka truncateFromStart)', async () => {
     const log = await store.manager.createPartition(topicId, 0);
     await appendAll(log, [2], 1);
