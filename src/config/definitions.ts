@@ -57,7 +57,7 @@ export const BROKER_CONFIGS: readonly ConfigDefinition[] = [
     name: 'data.dir',
     type: { kind: 'string' },
     defaultValue: './data',
-    doc: "Directory holding this node's LevelDB store and meta.properties.",
+    doc: "Directory holding this node's meta.properties and its LevelDB stores (store/, and log/ for record batches).",
   },
   {
     name: 'cluster.id',
