@@ -33,7 +33,7 @@ export interface BenchOptions {
   readonly windowRecords: number;
   /** Producer batches per raw LevelDB write; null: derived (see raw-limits.ts). */
   readonly rawGroupBatches: number | null;
-  /** Raw LevelDB also writes the partition state key in every write, as the broker does. */
+  /** Raw LevelDB also writes the partition state key in every write, as the broker did before its batch store split. */
   readonly hasRawStateKey: boolean;
   /** Nodes of the replicated cluster the produce workload also measures; 0: no cluster. */
   readonly clusterNodes: number;
@@ -146,7 +146,7 @@ function addWorkloadOptions(program: Command): void {
     )
     .option(
       '--raw-state-key',
-      'raw LevelDB also puts the partition state key in every write, as the broker does',
+      'raw LevelDB also puts the partition state key in every write, as the broker did before its batch store split',
       false,
     );
 }

@@ -17,8 +17,9 @@
  *   commit once the pipeline is full. Fewer batches per write would make the yardstick slower
  *   and flatter Brook; this choice errs the other way.
  * - with --raw-state-key, also the partition state record (key space 0x11) at the end of every
- *   write, as the broker's group commit puts it: a diagnostic for write amplification, since a
- *   key outside the batch range makes every memtable flush overlap the one before;
+ *   write, as the broker's group commit put it while batches and state shared one LevelDB: a
+ *   diagnostic for write amplification, since a key outside the batch range makes every
+ *   memtable flush overlap the one before;
  * - `{ sync: true }` for fsync=always, `{ sync: false }` otherwise (interval's once-a-second
  *   synced marker is left out: one sync a second costs nothing measurable).
  * For consume it then reads every value back in key order with one iterator (fillCache and a
@@ -45,7 +46,7 @@ export interface RawRequest {
   readonly recordBytes: number;
   readonly groupBatches: number;
   readonly sync: boolean;
-  /** Also put the partition state key (0x11) in every write, as the broker does. */
+  /** Also put the partition state key (0x11) in every write, as the broker did before its batch store split. */
   readonly hasStateKey: boolean;
   readonly read: boolean;
   /**
