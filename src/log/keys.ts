@@ -2,7 +2,7 @@
  * Key layout of the partition log in its two stores (see README.md, "Two stores"): batch keys
  * (0x10) in the batch store, the rest in the index store, the node's main LevelDB; a data dir
  * from before the split keeps both in the main LevelDB. Every key starts with a one-byte key
- * space; the log owns 0x10-0x14 and nothing else. Integers are
+ * space; the log owns 0x10-0x15 and nothing else. Integers are
  * big-endian so that LevelDB's byte order is numeric order: a seek on a batch key finds the
  * batch holding an offset, and a seek on a time key finds the first batch that reached a time.
  *
@@ -11,6 +11,7 @@
  *   0x12 epoch        [0x12][topicId 16][partition u32][leaderEpoch u32]     -> startOffset u64
  *   0x13 time index   [0x13][topicId 16][partition u32][maxTimestamp i64^]   -> baseOffset u64
  *   0x14 sync marker  [0x14]                                                 -> counter u64
+ *   0x15 layout       [0x15] (index store only)                              -> 'batch-store'
  *
  * (i64^ = signed int64 with the sign bit flipped, so negative times sort before positive ones.)
  *
@@ -30,6 +31,7 @@ export const KeySpace = {
   EPOCH: 0x12,
   TIME: 0x13,
   SYNC_MARKER: 0x14,
+  LAYOUT: 0x15,
 } as const;
 export type KeySpace = (typeof KeySpace)[keyof typeof KeySpace];
 
@@ -301,6 +303,13 @@ export function decodeState(value: Buffer): PartitionState {
  * writes ('interval' ticks, close), to make its WAL durable up to there.
  */
 export const SYNC_MARKER_KEY: Buffer = Buffer.from([KeySpace.SYNC_MARKER]);
+
+/**
+ * Present in the index store once the node keeps its batches in a batch store of their own:
+ * from then on a missing batch store is lost data, never a data dir from before the split.
+ */
+export const LAYOUT_KEY: Buffer = Buffer.from([KeySpace.LAYOUT]);
+export const LAYOUT_BATCH_STORE: Buffer = Buffer.from('batch-store');
 
 /** A key range for LevelDB: `[gte, lt)`. */
 export interface KeyRange {

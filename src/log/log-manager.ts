@@ -17,6 +17,8 @@ import {
 } from './group-commit.js';
 import {
   KeySpace,
+  LAYOUT_BATCH_STORE,
+  LAYOUT_KEY,
   PARTITION_PREFIX_BYTES,
   PartitionKeys,
   decodeState,
@@ -138,6 +140,21 @@ export class LogManager {
     const lt = Buffer.from([KeySpace.BATCH + 1]);
     const found = await db.keys({ gte, lt, limit: 1, fillCache: false }).all();
     return found.length > 0;
+  }
+
+  /**
+   * Whether `db` (a node's main store) says the node keeps a batch store of its own
+   * (`recordBatchStore`): then that store missing means its batches are lost.
+   */
+  static async expectsBatchStore(db: ClassicLevel<Buffer, Buffer>): Promise<boolean> {
+    const value = await db.get(LAYOUT_KEY, { fillCache: false });
+    return value !== undefined && value.equals(LAYOUT_BATCH_STORE);
+  }
+
+  /** Records in `db`, durably, that the node's batches live in a batch store of their own. */
+  static async recordBatchStore(db: ClassicLevel<Buffer, Buffer>): Promise<void> {
+    if (await LogManager.expectsBatchStore(db)) return;
+    await db.put(LAYOUT_KEY, LAYOUT_BATCH_STORE, { sync: true });
   }
 
   /** Commit-queue counters (writes, synced writes, high-water marks of the queue). */

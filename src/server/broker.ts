@@ -537,6 +537,12 @@ async function openBatchStore(
   logger: Logger,
 ): Promise<ClassicLevel<Buffer, Buffer>> {
   if (!existsSync(path.join(dataDir, LOG_STORE_DIR))) {
+    if (await LogManager.expectsBatchStore(db)) {
+      await db.close();
+      throw new DataDirError(
+        `data dir ${dataDir} keeps its record batches in ${LOG_STORE_DIR}/, which is missing: started without it, this node would serve its partitions empty. Restore ${LOG_STORE_DIR}/ together with ${STORE_DIR}/ from the same copy, or empty the whole data dir so that the node refills its replicas from the others.`,
+      );
+    }
     if (await LogManager.holdsBatches(db)) {
       logger.info(
         { dataDir },
@@ -545,9 +551,14 @@ async function openBatchStore(
       return db;
     }
   }
+  let batchDb: ClassicLevel<Buffer, Buffer> | null = null;
   try {
-    return await openLevel(dataDir, LOG_STORE_DIR);
+    batchDb = await openLevel(dataDir, LOG_STORE_DIR);
+    // From here on, a missing log/ is lost data, not a data dir from before the split.
+    await LogManager.recordBatchStore(db);
+    return batchDb;
   } catch (error) {
+    await batchDb?.close();
     await db.close();
     throw error;
   }

@@ -110,7 +110,11 @@ describe('restart and identity', () => {
     const batches = await log.iterator({ gte: Buffer.from([0x10]), lt: Buffer.from([0x11]) }).all();
     expect(batches.length).toBeGreaterThan(0);
     await store.batch(
-      batches.map(([key, value]) => ({ type: 'put' as const, key, value })),
+      [
+        ...batches.map(([key, value]) => ({ type: 'put' as const, key, value })),
+        // The layout key (0x15) says "batches in log/": a release before the split never wrote it.
+        { type: 'del' as const, key: Buffer.from([0x15]) },
+      ],
       { sync: true },
     );
     await log.close();
@@ -134,6 +138,34 @@ describe('restart and identity', () => {
     expect(fetched.partitions[0]!.records.map((r) => r.value?.toString())).toEqual(['a', 'b', 'c']);
     c.close();
     expect(existsSync(path.join(server.dataDir, 'log'))).toBe(false);
+  });
+
+  it('refuses a data dir whose log/ is missing, rather than serve its partitions empty', async () => {
+    const server = await start();
+    const c = rawClients(server.address);
+    await call<CreateTopicsResponse__Output>(c.admin, 'CreateTopics', {
+      topics: [{ name: 'halved', partitions: 1 }],
+    });
+    await call<ProduceResponse__Output>(c.broker, 'Produce', {
+      topic: 'halved',
+      partition: 0,
+      records: [{ value: v('a') }],
+    });
+    c.close();
+    await server.stop();
+    // A restore that brought back store/ alone.
+    await rm(path.join(server.dataDir, 'log'), { recursive: true });
+    const result = spawnSync(
+      process.execPath,
+      ['bin/brook', 'server', '--listen', '127.0.0.1:0', '--data-dir', server.dataDir],
+      { encoding: 'utf8', timeout: 20_000 },
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toMatch(
+      /^brook: data dir .* keeps its record batches in log\/, which is missing: .* Restore log\/ together with store\/ from the same copy, or empty the whole data dir/,
+    );
+    expect(existsSync(path.join(server.dataDir, 'log'))).toBe(false);
+    expect(existsSync(path.join(server.dataDir, 'store'))).toBe(true);
   });
 
   it('refuses a data dir written by another node id, with a clear message', async () => {
