@@ -86,7 +86,7 @@ export class TailCache {
       return;
     }
     if (baseOffset !== this.endOffset) this.clear();
-    const kept = batch.buffer.byteLength > retainedMax ? Buffer.from(batch) : batch;
+    const kept = batch.buffer.byteLength > retainedMax ? ownCopy(batch) : batch;
     const last = this.batches.length > this.head ? this.batches[this.batches.length - 1] : null;
     const charge = last?.buffer === kept.buffer ? 0 : kept.buffer.byteLength;
     this.baseOffsets.push(baseOffset);
@@ -177,3 +177,14 @@ export class TailCache {
 
 /** Stands in for evicted entries until compaction, so they retain nothing. */
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A copy in a buffer of its own. Buffer.from would put a small one in Node's shared 8 KiB pool,
+ * which other caches' copies (and anything else) share: the charge would be the pool's, and one
+ * slab could be charged by two caches.
+ */
+function ownCopy(batch: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(batch.length);
+  batch.copy(copy);
+  return copy;
+}
