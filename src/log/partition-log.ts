@@ -32,7 +32,7 @@ import { BrokerError } from '../errors/index.js';
 import { assert } from '../util/assert.js';
 import { LeaderEpochCache, type EpochEndOffset } from './epoch-cache.js';
 import type { CommitWaiter, GroupCommit, LogWriteOp, Logger, StateSource } from './group-commit.js';
-import { recoverPartition } from './recovery.js';
+import { recoverPartition, storedBatchProblem } from './recovery.js';
 import { TailCache, type TailCacheBudget } from './tail-cache.js';
 import {
   PartitionKeys,
@@ -821,26 +821,15 @@ export class PartitionLog implements StateSource {
    * The read-side half of the paired check: header, CRC and key agree. Returns the header view.
    */
   private checkStored(key: Buffer, batch: Buffer): RecordBatch {
-    const check = checkBatchHeader(batch);
-    const keyOffset = batchKeyOffset(key);
-    if (!check.ok) {
-      throw this.context.fault(
-        new Error(`${this.name}: stored batch ${keyOffset} is corrupt: ${check.reason}`),
-        {
-          topicId: this.topicId,
-          partition: this.partition,
-          baseOffset: keyOffset,
-        },
-      );
+    const problem = storedBatchProblem(key, batch);
+    if (problem !== null) {
+      throw this.context.fault(new Error(`${this.name}: ${problem}`), {
+        topicId: this.topicId,
+        partition: this.partition,
+        baseOffset: batchKeyOffset(key),
+      });
     }
-    const header = RecordBatch.of(batch);
-    if (header.baseOffset !== keyOffset) {
-      throw this.context.fault(
-        new Error(`${this.name}: batch stored at ${keyOffset} has baseOffset ${header.baseOffset}`),
-        { topicId: this.topicId, partition: this.partition, baseOffset: keyOffset },
-      );
-    }
-    return header;
+    return RecordBatch.of(batch);
   }
 
   /** Base offset of the last stored batch starting at or before `offset`, or null. */

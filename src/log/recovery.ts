@@ -210,14 +210,25 @@ async function scanBatches(
   }
 }
 
-function checked(context: RecoveryContext, name: string, key: Buffer, batch: Buffer): RecordBatch {
+/**
+ * Why a stored batch cannot be trusted, or null: the read-side half of the paired check (header
+ * and CRC pass, and the key equals the header's baseOffset). Shared with PartitionLog's reads.
+ */
+export function storedBatchProblem(key: Buffer, batch: Buffer): string | null {
   const check = checkBatchHeader(batch);
   const keyOffset = batchKeyOffset(key);
-  if (!check.ok || RecordBatch.of(batch).baseOffset !== keyOffset) {
-    const reason = check.ok ? 'its baseOffset differs from its key' : check.reason;
-    throw context.fault(new Error(`${name}: stored batch ${keyOffset} is bad: ${reason}`), {
+  if (!check.ok) return `stored batch ${keyOffset} is corrupt: ${check.reason}`;
+  const baseOffset = RecordBatch.of(batch).baseOffset;
+  if (baseOffset !== keyOffset) return `batch stored at ${keyOffset} has baseOffset ${baseOffset}`;
+  return null;
+}
+
+function checked(context: RecoveryContext, name: string, key: Buffer, batch: Buffer): RecordBatch {
+  const problem = storedBatchProblem(key, batch);
+  if (problem !== null) {
+    throw context.fault(new Error(`${name}: ${problem}`), {
       name,
-      baseOffset: keyOffset,
+      baseOffset: batchKeyOffset(key),
     });
   }
   return RecordBatch.of(batch);
